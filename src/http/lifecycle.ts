@@ -1,0 +1,131 @@
+/**
+ * The request lifecycle, readable in one place (STYLE.md item 10):
+ *
+ *   socket → rewriteUrl: X-Override headers, X-HTTP-Method-Override, cell subdomain → path
+ *          → genReqId: X-Personium-RequestKey (given or generated)
+ *          → onRequest: common headers (CORS, version, request key); bad override/key → 400;
+ *                       token → principal; route privilege → authorize (before the body is read)
+ *          → body parser: raw Buffer (each handler decides how to read it; size-limited)
+ *          → handler → service → response
+ *          → error branch: one renderer per dialect (setErrorHandler), never a stack to the client
+ *          → onResponse: metrics by route pattern
+ */
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import compress from '@fastify/compress';
+import type { KuraConfig } from '../config.js';
+import { PersoniumError } from '../core/errors/personium-error.js';
+import { authorize, type Privilege } from '../personium/auth/policy.js';
+import { resolvePrincipal, type Principal } from '../personium/auth/principal.js';
+import { renderPersoniumError } from '../personium/http/error-renderer.js';
+import { corsHeaders, preflightHeaders } from './cors.js';
+import { applyOverrides } from './method-override.js';
+import type { HttpMetrics } from './metrics.js';
+import { generateRequestKey, isValidRequestKey } from './request-key.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every route declares what it needs; `authorize` decides (ARCHITECTURE.md idea 4). */
+    privilege?: Privilege;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    kuraBadOverride?: boolean;
+    /** Set when the cell was addressed by its own host name (KURA_CELL_URL_MODE=subdomain). */
+    kuraCellHost?: string;
+  }
+}
+
+/** Personium API version kura follows (the seed API index, v1.7.21). */
+export const PERSONIUM_VERSION = '1.7.21';
+
+const EXTRA_METHODS: [string, boolean][] = [
+  ['MERGE', true], ['PROPFIND', true], ['PROPPATCH', true], ['MKCOL', true], ['MOVE', false],
+  ['COPY', false], ['ACL', true], ['REPORT', true], ['LOCK', true], ['UNLOCK', false],
+];
+
+export interface LifecycleOptions {
+  config: KuraConfig;
+  metrics: HttpMetrics;
+}
+
+export async function createHttp({ config, metrics }: LifecycleOptions): Promise<FastifyInstance> {
+  const unitHost = new URL(config.unitUrl).host.toLowerCase();
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestKey',
+    genReqId: (req) => {
+      const given = req.headers['x-personium-requestkey'];
+      return typeof given === 'string' && isValidRequestKey(given) ? given : generateRequestKey();
+    },
+    routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false },
+    return503OnClosing: true,
+    rewriteUrl(req) {
+      if (!applyOverrides(req)) req.kuraBadOverride = true;
+      const url = req.url ?? '/';
+      if (config.cellUrlMode === 'subdomain') {
+        const host = (req.headers.host ?? '').toLowerCase();
+        const suffix = `.${unitHost}`;
+        if (host.endsWith(suffix)) {
+          const cell = host.slice(0, -suffix.length);
+          req.kuraCellHost = cell;
+          return `/${cell}${url}`;
+        }
+      }
+      return url;
+    },
+  });
+
+  for (const [method, hasBody] of EXTRA_METHODS) app.addHttpMethod(method, { hasBody });
+
+  // Bodies arrive as raw bytes whatever the Content-Type: OData endpoints always read JSON (apiref 100),
+  // WebDAV and token endpoints read their own formats.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'] });
+
+  app.decorateRequest('principal', null as never);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.headers({
+      ...corsHeaders(),
+      'x-personium-version': PERSONIUM_VERSION,
+      'x-personium-requestkey': req.id,
+    });
+    const key = req.headers['x-personium-requestkey'];
+    if (key !== undefined && (typeof key !== 'string' || !isValidRequestKey(key))) {
+      throw new PersoniumError('PR400-EV-0002');
+    }
+    if (req.raw.kuraBadOverride) throw new PersoniumError('PR400-OD-0041', ['X-Override', 'malformed']);
+    req.principal = resolvePrincipal(req.headers.authorization, config.masterToken);
+    authorize(req.principal, req.routeOptions.config.privilege ?? 'none');
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observe(req.method, routeLabel(req), reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, req, reply) => renderPersoniumError(err, req, reply, config.unitUrl));
+  app.setNotFoundHandler({ preHandler: undefined }, (req, reply) =>
+    renderPersoniumError(new PersoniumError('PR404-MC-0001'), req, reply, config.unitUrl),
+  );
+
+  // apiref 002: a preflight is answered for any path.
+  app.options('*', { config: { privilege: 'none' } }, async (req, reply) => {
+    const requested = req.headers['access-control-request-headers'];
+    reply.headers(preflightHeaders(typeof requested === 'string' ? requested : undefined)).code(200).send();
+  });
+
+  return app;
+}
+
+function routeLabel(req: FastifyRequest): string {
+  return req.routeOptions.url ?? 'unmatched';
+}

@@ -1,0 +1,48 @@
+import type { EdmType } from '../query/compile.js';
+
+/** One declared property of an entity type; ARCHITECTURE.md idea 1. */
+export interface PropertyDef {
+  name: string;
+  type: EdmType;
+  /** Defaults to true; a non-nullable property without default is required on create. */
+  nullable?: boolean;
+  /** Applied on create (and on PUT, which replaces the whole entity) when the client omits the property. */
+  defaultValue?: () => unknown;
+  /** A format check beyond the type (name rules, URL formats); return false to refuse the value. */
+  format?: (value: unknown) => boolean;
+}
+
+export type Multiplicity = '0..1' | '1' | '*';
+
+/** A navigation property: `_Box` on Role, `_Account` on Role, … */
+export interface NavigationDef {
+  name: string;
+  /** Target entity set name within the same service. */
+  target: string;
+  /** How many targets one source may link to. */
+  multiplicity: Multiplicity;
+  /** Link-table name shared by both directions of one association. */
+  association: string;
+  /** Which side of the stored link this set is on; the other direction reads the link backwards. */
+  side: 'from' | 'to';
+}
+
+export interface EntitySetDescriptor {
+  name: string;
+  /** Qualified type written to `__metadata.type`, e.g. `UnitCtl.Cell`. */
+  typeName: string;
+  /** Key property names in key order; more than one makes a compound key (`Name`, `_Box.Name`). */
+  keys: string[];
+  properties: PropertyDef[];
+  navigations: NavigationDef[];
+  /** Whether clients may send properties that are not declared (user data allows it; control objects do not). */
+  openType?: boolean;
+}
+
+export function findProperty(set: EntitySetDescriptor, name: string): PropertyDef | undefined {
+  return set.properties.find((p) => p.name === name);
+}
+
+export function findNavigation(set: EntitySetDescriptor, name: string): NavigationDef | undefined {
+  return set.navigations.find((n) => n.name === name);
+}

@@ -1,0 +1,358 @@
+import { sql } from 'kysely';
+import { PersoniumError } from '../core/errors/personium-error.js';
+import {
+  DuplicateKeyError,
+  VersionMismatchError,
+  type EntityStore,
+  type Scope,
+  type StoredEntity,
+} from '../store/entity-store.js';
+import type { Dialect } from '../query/compile.js';
+import type { EntitySetDescriptor, NavigationDef } from './descriptor.js';
+import { readEntityBody, parseJsonObject } from './body.js';
+import { checkIfMatch, formatEtag } from './etag.js';
+import { entityToJson, entityUri, feedBody, linksBody, singleEntityBody } from './json-writer.js';
+import { canonicalKey, formatKeyPredicate, keyValuesOf, type KeyValue } from './key.js';
+import { parseExpand, parseListOptions } from './query-options.js';
+import { parseLinkUri, type ODataTarget } from './resource-path.js';
+
+/** What a handler returns; the HTTP adapter writes it. Keeps Fastify out of the engine. */
+export interface ODataResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface ODataRequest {
+  method: string;
+  target: ODataTarget;
+  query: Record<string, string | undefined>;
+  body?: Buffer | undefined;
+  ifMatch?: string | undefined;
+}
+
+/** Per-set rules a service adds on top of the generic engine (e.g. "a Cell with content can't be deleted"). */
+export interface EntitySetHooks {
+  /** Runs inside the delete transaction; throw to refuse. */
+  beforeDelete?(entity: StoredEntity, store: EntityStore): Promise<void>;
+  /** Runs before create/replace/merge is stored; may normalise or refuse properties. */
+  beforeWrite?(props: Record<string, unknown>, current: StoredEntity | undefined): Promise<void> | void;
+}
+
+export interface ODataServiceOptions {
+  store: EntityStore;
+  scope: Scope;
+  /** Absolute URL the entity URIs start with, e.g. `https://unit/__ctl/`. */
+  serviceRoot: string;
+  sets: ReadonlyMap<string, EntitySetDescriptor>;
+  hooks?: Readonly<Record<string, EntitySetHooks>>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', dataserviceversion: '2.0' } as const;
+/** apiref 405: at most 100 related entities per list entry, 10,000 on a single entity. */
+const EXPAND_LIMIT_LIST = 100;
+const EXPAND_LIMIT_SINGLE = 10000;
+const EXPAND_NAVS_LIST = 2;
+const EXPAND_NAVS_SINGLE = 10;
+
+const METHODS_BY_KIND: Record<ODataTarget['kind'], readonly string[]> = {
+  collection: ['GET', 'POST'],
+  entity: ['GET', 'PUT', 'MERGE', 'DELETE'],
+  navigation: ['GET', 'POST'],
+  links: ['GET', 'POST', 'PUT', 'DELETE'],
+};
+
+export function allowedMethods(target: ODataTarget): readonly string[] {
+  return METHODS_BY_KIND[target.kind];
+}
+
+/**
+ * The generic OData V2 engine over the entity store: one implementation of CRUD, `$links`,
+ * navigation and query options for every entity set (ARCHITECTURE.md idea 1).
+ */
+export class ODataService {
+  private readonly dialect: Dialect;
+
+  constructor(private readonly options: ODataServiceOptions) {
+    this.dialect = options.store.dialect;
+  }
+
+  async handle(req: ODataRequest): Promise<ODataResponse> {
+    const t = req.target;
+    if (!allowedMethods(t).includes(req.method)) throw new PersoniumError('PR405-MC-0001');
+    switch (t.kind) {
+      case 'collection':
+        return req.method === 'GET' ? this.list(t.set, req.query) : this.create(t.set, req.body);
+      case 'entity':
+        if (req.method === 'GET') return this.retrieve(t.set, t.key, req.query);
+        if (req.method === 'DELETE') return this.remove(t.set, t.key, req.ifMatch);
+        return this.update(t.set, t.key, req.body, req.ifMatch, req.method === 'MERGE' ? 'merge' : 'replace');
+      case 'navigation':
+        return req.method === 'GET'
+          ? this.listNavigation(t.set, t.key, t.nav, t.target, req.query)
+          : this.createViaNavigation(t.set, t.key, t.nav, t.target, req.body);
+      case 'links':
+        return this.links(req, t);
+    }
+  }
+
+  private get store(): EntityStore {
+    return this.options.store;
+  }
+
+  private async list(set: EntitySetDescriptor, query: Record<string, string | undefined>): Promise<ODataResponse> {
+    const opts = parseListOptions(query, set, this.dialect);
+    if (opts.expand.length > EXPAND_NAVS_LIST) throw new PersoniumError('PR400-OD-0039');
+    const result = await this.store.query(this.options.scope, set.name, {
+      where: opts.where,
+      orderBy: opts.orderBy,
+      top: opts.top,
+      skip: opts.skip,
+      count: opts.count,
+    });
+    const rows = await Promise.all(
+      result.entities.map((e) => this.render(set, e, opts.select, opts.expand, EXPAND_LIMIT_LIST)),
+    );
+    return { status: 200, headers: { ...JSON_HEADERS }, body: feedBody(rows, result.count) };
+  }
+
+  private async retrieve(
+    set: EntitySetDescriptor,
+    key: KeyValue[],
+    query: Record<string, string | undefined>,
+  ): Promise<ODataResponse> {
+    const entity = await this.mustGet(set, key);
+    const expand = parseExpand(query.$expand, set);
+    if (expand.length > EXPAND_NAVS_SINGLE) throw new PersoniumError('PR400-OD-0039');
+    const select = query.$select !== undefined ? parseListOptions({ $select: query.$select }, set, this.dialect).select : undefined;
+    const json = await this.render(set, entity, select, expand, EXPAND_LIMIT_SINGLE);
+    return {
+      status: 200,
+      headers: { ...JSON_HEADERS, etag: formatEtag(entity.version, entity.updated) },
+      body: singleEntityBody(json),
+    };
+  }
+
+  private async create(set: EntitySetDescriptor, body: Buffer | undefined): Promise<ODataResponse> {
+    const props = readEntityBody(set, parseJsonObject(body), 'create');
+    await this.options.hooks?.[set.name]?.beforeWrite?.(props, undefined);
+    const entity = await this.insert(set, props);
+    return this.created(set, entity);
+  }
+
+  private async update(
+    set: EntitySetDescriptor,
+    key: KeyValue[],
+    body: Buffer | undefined,
+    ifMatch: string | undefined,
+    mode: 'replace' | 'merge',
+  ): Promise<ODataResponse> {
+    const sent = readEntityBody(set, parseJsonObject(body), mode);
+    return this.store.withTransaction(async (store) => {
+      const current = await this.mustGet(set, key, store);
+      checkIfMatch(ifMatch, current.version, current.updated);
+      const props = mode === 'merge' ? { ...current.props, ...sent } : sent;
+      await this.options.hooks?.[set.name]?.beforeWrite?.(props, current);
+      try {
+        const next = await store.update(current, { key: canonicalKey(keyValuesOf(set, props)), props }, current.version);
+        return { status: 204, headers: { dataserviceversion: '2.0', etag: formatEtag(next.version, next.updated) } };
+      } catch (err) {
+        throw translateStoreError(err);
+      }
+    });
+  }
+
+  private async remove(set: EntitySetDescriptor, key: KeyValue[], ifMatch: string | undefined): Promise<ODataResponse> {
+    return this.store.withTransaction(async (store) => {
+      const current = await this.mustGet(set, key, store);
+      checkIfMatch(ifMatch, current.version, current.updated);
+      await this.options.hooks?.[set.name]?.beforeDelete?.(current, store);
+      // apiref 205 etc.: an entity still linked to others can't be deleted.
+      if (await store.hasAnyLink(current.id)) throw new PersoniumError('PR409-OD-0001');
+      await store.delete(current.id, current.version);
+      return { status: 204, headers: { dataserviceversion: '2.0' } };
+    });
+  }
+
+  private async listNavigation(
+    set: EntitySetDescriptor,
+    key: KeyValue[],
+    nav: NavigationDef,
+    target: EntitySetDescriptor,
+    query: Record<string, string | undefined>,
+  ): Promise<ODataResponse> {
+    const source = await this.mustGet(set, key);
+    const opts = parseListOptions(query, target, this.dialect);
+    const result = await this.store.query(this.options.scope, target.name, {
+      where: opts.where,
+      orderBy: opts.orderBy,
+      top: opts.top,
+      skip: opts.skip,
+      count: opts.count,
+      linkedTo: { id: source.id, name: nav.association, direction: nav.side },
+    });
+    const rows = await Promise.all(result.entities.map((e) => this.render(target, e, opts.select, [], 0)));
+    return { status: 200, headers: { ...JSON_HEADERS }, body: feedBody(rows, result.count) };
+  }
+
+  /** apiref 210: create an entity and link it to the source in one step, atomically. */
+  private async createViaNavigation(
+    set: EntitySetDescriptor,
+    key: KeyValue[],
+    nav: NavigationDef,
+    target: EntitySetDescriptor,
+    body: Buffer | undefined,
+  ): Promise<ODataResponse> {
+    const props = readEntityBody(target, parseJsonObject(body), 'create');
+    await this.options.hooks?.[target.name]?.beforeWrite?.(props, undefined);
+    const entity = await this.store.withTransaction(async (store) => {
+      const source = await this.mustGet(set, key, store);
+      const created = await this.insert(target, props, store);
+      await this.addLink(store, set, source, nav, created);
+      return created;
+    });
+    return this.created(target, entity);
+  }
+
+  private async links(req: ODataRequest, t: Extract<ODataTarget, { kind: 'links' }>): Promise<ODataResponse> {
+    const { set, key, nav, target, targetKey } = t;
+    const serviceRoot = this.options.serviceRoot;
+    if (req.method === 'GET') {
+      if (targetKey) throw new PersoniumError('PR405-MC-0001');
+      const source = await this.mustGet(set, key);
+      const opts = parseListOptions(req.query, target, this.dialect);
+      const result = await this.store.query(this.options.scope, target.name, {
+        where: opts.where,
+        orderBy: opts.orderBy,
+        top: opts.top,
+        skip: opts.skip,
+        count: opts.count,
+        linkedTo: { id: source.id, name: nav.association, direction: nav.side },
+      });
+      const uris = result.entities.map((e) => entityUri(serviceRoot, target, e));
+      return { status: 200, headers: { ...JSON_HEADERS }, body: linksBody(uris, result.count) };
+    }
+    if (req.method === 'POST') {
+      // apiref 206: the link target comes from the body; a key in the URL is an error.
+      if (targetKey) throw new PersoniumError('PR400-OD-0010');
+      const toKey = parseLinkUri(parseJsonObject(req.body).uri, serviceRoot, target);
+      await this.store.withTransaction(async (store) => {
+        const source = await this.mustGet(set, key, store);
+        const other = await this.mustGetLinkTarget(target, toKey, store);
+        await this.addLink(store, set, source, nav, other);
+      });
+      return { status: 204, headers: { dataserviceversion: '2.0' } };
+    }
+    if (!targetKey) throw new PersoniumError('PR400-OD-0011');
+    if (req.method === 'DELETE') {
+      await this.store.withTransaction(async (store) => {
+        const source = await this.mustGet(set, key, store);
+        const other = await this.mustGet(target, targetKey, store);
+        const [from, to] = nav.side === 'from' ? [source, other] : [other, source];
+        if (!(await store.unlink(nav.association, from.id, to.id))) throw new PersoniumError('PR404-OD-0002');
+      });
+      return { status: 204, headers: { dataserviceversion: '2.0' } };
+    }
+    // PUT (apiref 208): move the link from the entity in the URL to the one in the body.
+    const toKey = parseLinkUri(parseJsonObject(req.body).uri, serviceRoot, target);
+    await this.store.withTransaction(async (store) => {
+      const source = await this.mustGet(set, key, store);
+      const old = await this.mustGet(target, targetKey, store);
+      const replacement = await this.mustGetLinkTarget(target, toKey, store);
+      const [from, to] = nav.side === 'from' ? [source, old] : [old, source];
+      if (!(await store.unlink(nav.association, from.id, to.id))) throw new PersoniumError('PR404-OD-0002');
+      await this.addLink(store, set, source, nav, replacement);
+    });
+    return { status: 204, headers: { dataserviceversion: '2.0' } };
+  }
+
+  /** Adds one link, honouring the multiplicity of both ends of the association. */
+  private async addLink(
+    store: EntityStore,
+    set: EntitySetDescriptor,
+    source: StoredEntity,
+    nav: NavigationDef,
+    other: StoredEntity,
+  ): Promise<void> {
+    const [from, to] = nav.side === 'from' ? [source, other] : [other, source];
+    const reverse = this.options.sets
+      .get(nav.target)
+      ?.navigations.find((n) => n.association === nav.association && n.side !== nav.side && n.target === set.name);
+    if (nav.multiplicity !== '*' && (await store.countLinks(nav.association, source.id, nav.side)) > 0) {
+      throw new PersoniumError('PR409-OD-0002');
+    }
+    if (reverse && reverse.multiplicity !== '*' && (await store.countLinks(nav.association, other.id, reverse.side)) > 0) {
+      throw new PersoniumError('PR409-OD-0002');
+    }
+    try {
+      await store.link(this.options.scope.cellId, nav.association, from.id, to.id);
+    } catch (err) {
+      if (err instanceof DuplicateKeyError) throw new PersoniumError('PR409-OD-0002', [], { cause: err });
+      throw err;
+    }
+  }
+
+  private async insert(set: EntitySetDescriptor, props: Record<string, unknown>, store = this.store): Promise<StoredEntity> {
+    try {
+      return await store.insert(this.options.scope, set.name, canonicalKey(keyValuesOf(set, props)), props);
+    } catch (err) {
+      throw translateStoreError(err);
+    }
+  }
+
+  private created(set: EntitySetDescriptor, entity: StoredEntity): ODataResponse {
+    const json = entityToJson(this.options.serviceRoot, set, entity);
+    return {
+      status: 201,
+      headers: {
+        ...JSON_HEADERS,
+        location: entityUri(this.options.serviceRoot, set, entity),
+        etag: formatEtag(entity.version, entity.updated),
+      },
+      body: singleEntityBody(json),
+    };
+  }
+
+  private async mustGet(set: EntitySetDescriptor, key: KeyValue[], store = this.store): Promise<StoredEntity> {
+    const entity = await store.get(this.options.scope, set.name, canonicalKey(key));
+    if (!entity) throw new PersoniumError('PR404-OD-0002');
+    return entity;
+  }
+
+  /** A link body naming a missing entity is a bad request, not a missing resource (apiref 206). */
+  private async mustGetLinkTarget(set: EntitySetDescriptor, key: KeyValue[], store: EntityStore): Promise<StoredEntity> {
+    const entity = await store.get(this.options.scope, set.name, canonicalKey(key));
+    if (!entity) throw new PersoniumError('PR400-OD-0024', [`${set.name}${formatKeyPredicate(set, key)}`]);
+    return entity;
+  }
+
+  private async render(
+    set: EntitySetDescriptor,
+    entity: StoredEntity,
+    select: ReadonlySet<string> | undefined,
+    expand: NavigationDef[],
+    expandLimit: number,
+  ): Promise<Record<string, unknown>> {
+    const json = entityToJson(this.options.serviceRoot, set, entity, select);
+    for (const nav of expand) {
+      const target = this.options.sets.get(nav.target)!;
+      const related = await this.store.query(this.options.scope, target.name, {
+        top: expandLimit,
+        skip: 0,
+        count: false,
+        // apiref 405: expanded entities come newest first.
+        orderBy: [{ expr: sql.ref('published'), direction: 'desc' }],
+        linkedTo: { id: entity.id, name: nav.association, direction: nav.side },
+      });
+      const items = related.entities.map((e) => entityToJson(this.options.serviceRoot, target, e));
+      json[nav.name] = nav.multiplicity === '*' ? items : (items[0] ?? null);
+    }
+    return json;
+  }
+}
+
+function translateStoreError(err: unknown): unknown {
+  if (err instanceof DuplicateKeyError) return new PersoniumError('PR409-OD-0003', [], { cause: err });
+  if (err instanceof VersionMismatchError) return new PersoniumError('PR412-OD-0002', [], { cause: err });
+  return err;
+}

@@ -1,0 +1,26 @@
+import { PersoniumError } from '../../core/errors/personium-error.js';
+import type { EntitySetHooks } from '../../odata/service.js';
+import { UNIT_SCOPE, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
+import { cellSet } from './cell-set.js';
+
+/** Rules the Cell entity set adds to the generic engine. */
+export const cellHooks: EntitySetHooks = {
+  // apiref 104: a cell that still holds boxes, accounts, roles, … can't be deleted (recursive delete is 105).
+  async beforeDelete(cell: StoredEntity, store: EntityStore) {
+    if (await store.cellHasContent(cell.id)) throw new PersoniumError('PR409-OD-0001');
+  },
+};
+
+export async function findCell(store: EntityStore, name: string): Promise<StoredEntity | undefined> {
+  return store.get(UNIT_SCOPE, cellSet.name, name);
+}
+
+/** apiref 105: removes the cell and everything in it, in one transaction. */
+export async function deleteCellRecursively(store: EntityStore, name: string): Promise<void> {
+  await store.withTransaction(async (trx) => {
+    const cell = await findCell(trx, name);
+    if (!cell) throw new PersoniumError('PR404-DV-0003');
+    await trx.deleteCellContent(cell.id);
+    await trx.delete(cell.id);
+  });
+}

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import type { KuraConfig } from '../../config.js';
+import { PersoniumError } from '../../core/errors/personium-error.js';
+import { SUPPORTED_METHODS } from '../../http/cors.js';
+import { parseResourcePath } from '../../odata/resource-path.js';
+import { ODataService } from '../../odata/service.js';
+import { UNIT_SCOPE, type EntityStore } from '../../store/entity-store.js';
+import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
+import { unitSets } from './cell-set.js';
+import { cellHooks, deleteCellRecursively } from './cells.js';
+
+export interface UnitRoutesOptions {
+  config: KuraConfig;
+  store: EntityStore;
+}
+
+const CROSSDOMAIN_XML = `<?xml version="1.0"?>
+<!DOCTYPE cross-domain-policy SYSTEM "http://www.adobe.com/xml/dtds/cross-domain-policy.dtd">
+<cross-domain-policy>
+  <site-control permitted-cross-domain-policies="all"/>
+  <allow-access-from domain="*"/>
+  <allow-http-request-headers-from domain="*" headers="*"/>
+</cross-domain-policy>
+`;
+
+const ODATA_METHODS = SUPPORTED_METHODS.filter((m) => m !== 'OPTIONS' && m !== 'HEAD');
+
+/** Unit-level Personium API: unit metadata, cross-domain policy, and the Cell entity set (apiref 100–107). */
+export async function unitRoutes(app: FastifyInstance, { config, store }: UnitRoutesOptions): Promise<void> {
+  const serviceRoot = `${config.unitUrl}__ctl/`;
+  const cells = new ODataService({ store, scope: UNIT_SCOPE, serviceRoot, sets: unitSets, hooks: { Cell: cellHooks } });
+
+  // apiref 107
+  app.get('/', { config: { privilege: 'none' } }, async (req, reply) => {
+    if (req.raw.kuraCellHost !== undefined) throw new PersoniumError('PR404-MC-0001');
+    reply.header('content-type', 'application/json');
+    return JSON.stringify({ unit: { url: config.unitUrl, path_based_cellurl_enabled: config.cellUrlMode === 'path' } });
+  });
+
+  // apiref 001
+  app.get('/crossdomain.xml', { config: { privilege: 'none' } }, async (_req, reply) => {
+    reply.header('content-type', 'application/xml');
+    return CROSSDOMAIN_XML;
+  });
+
+  // apiref 100–104: `{UnitURL}__ctl/Cell…`
+  app.route({
+    method: ODATA_METHODS as unknown as string[],
+    url: '/__ctl/*',
+    config: { privilege: 'unit-user' },
+    handler: async (req, reply) => {
+      const target = parseResourcePath(pathAfter(req, '/__ctl/'), unitSets);
+      const res = await cells.handle({
+        method: req.method,
+        target,
+        query: queryRecord(req),
+        body: bodyOf(req),
+        ifMatch: headerValue(req, 'if-match'),
+      });
+      return sendOData(reply, res);
+    },
+  });
+
+  // apiref 105: DELETE {CellURL} with X-Personium-Recursive: true.
+  for (const url of ['/:cell/', '/:cell']) {
+    app.delete<{ Params: { cell: string } }>(url, { config: { privilege: 'unit-user' } }, async (req, reply) => {
+      assertCellAddressing(req.raw.kuraCellHost, config.cellUrlMode);
+      const recursive = headerValue(req, 'x-personium-recursive');
+      if (recursive?.toLowerCase() !== 'true') {
+        throw new PersoniumError('PR412-MC-0001', ['X-Personium-Recursive']);
+      }
+      await deleteCellRecursively(store, req.params.cell);
+      return reply.code(204).send();
+    });
+  }
+}
+
+/** In subdomain mode a cell is reachable only through its own host name, never as a unit path. */
+function assertCellAddressing(cellHost: string | undefined, mode: KuraConfig['cellUrlMode']): void {
+  if (mode === 'subdomain' && cellHost === undefined) throw new PersoniumError('PR404-MC-0001');
+}

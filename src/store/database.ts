@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Dialect } from '../query/compile.js';
+import type { Database } from './schema.js';
+import { migrateToLatest } from './migrations/index.js';
+
+export interface OpenDatabaseOptions {
+  dataDir: string;
+  /** postgres://… ; SQLite in `dataDir` when absent. */
+  databaseUrl?: string | undefined;
+  /** PostgreSQL schema to use (created when missing); tests give each run its own. */
+  pgSchema?: string | undefined;
+}
+
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDatabase> {
+  const opened = options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.pgSchema)
+    : openSqlite(options.dataDir);
+  if (opened.dialect === 'postgres' && options.pgSchema) {
+    await sql`create schema if not exists ${sql.id(options.pgSchema)}`.execute(opened.db);
+  }
+  await migrateToLatest(opened.db, opened.dialect);
+  return {
+    ...opened,
+    async ping() {
+      try {
+        await sql`select 1`.execute(opened.db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => opened.db.destroy(),
+  };
+}
+
+function openSqlite(dataDir: string): { db: Kysely<Database>; dialect: Dialect } {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = new SQLite(path.join(dataDir, 'kura.sqlite'));
+  // ARCHITECTURE.md, Durability: WAL + synchronous=FULL, so an acknowledged write survives a crash.
+  file.pragma('journal_mode = WAL');
+  file.pragma('synchronous = FULL');
+  file.pragma('foreign_keys = ON');
+  file.pragma('busy_timeout = 5000');
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) }), dialect: 'sqlite' };
+}
+
+function openPostgres(url: string, schema: string | undefined): { db: Kysely<Database>; dialect: Dialect } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // bigint columns hold epoch milliseconds, well inside Number's exact range.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+}

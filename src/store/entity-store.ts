@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import type { Dialect } from '../query/compile.js';
+import type { Database } from './schema.js';
+
+/** Where an entity lives; '' means "not inside one". */
+export interface Scope {
+  cellId: string;
+  boxId: string;
+  nodeId: string;
+}
+
+export const UNIT_SCOPE: Scope = Object.freeze({ cellId: '', boxId: '', nodeId: '' });
+
+export interface StoredEntity {
+  id: string;
+  scope: Scope;
+  entitySet: string;
+  key: string;
+  version: number;
+  published: number;
+  updated: number;
+  props: Record<string, unknown>;
+}
+
+export interface OrderTerm {
+  expr: Expression<unknown>;
+  direction: 'asc' | 'desc';
+}
+
+export interface QuerySpec {
+  where?: Expression<SqlBool> | undefined;
+  orderBy?: OrderTerm[] | undefined;
+  top: number;
+  skip: number;
+  count: boolean;
+  /** Restricts the query to entities linked to this one through `name` (navigation lists). */
+  linkedTo?: { id: string; name: string; direction: 'from' | 'to' } | undefined;
+}
+
+export interface QueryResult {
+  entities: StoredEntity[];
+  count?: number;
+}
+
+/** Thrown when an insert or key change collides with an existing identity. */
+export class DuplicateKeyError extends Error {
+  readonly kind = 'duplicate-key';
+}
+
+/** Thrown when a conditional write finds another version than the caller expected. */
+export class VersionMismatchError extends Error {
+  readonly kind = 'version-mismatch';
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The storage port the OData engine and services use (STYLE.md item 5): plain values in and out,
+ * nothing of HTTP. One instance per database; `withTransaction` hands out a bound copy.
+ */
+export class EntityStore {
+  constructor(
+    private readonly db: Db,
+    readonly dialect: Dialect,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async withTransaction<T>(fn: (store: EntityStore) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new EntityStore(trx, this.dialect, this.now)));
+  }
+
+  async get(scope: Scope, entitySet: string, key: string): Promise<StoredEntity | undefined> {
+    const row = await this.db
+      .selectFrom('entities')
+      .selectAll()
+      .where('cell_id', '=', scope.cellId)
+      .where('box_id', '=', scope.boxId)
+      .where('node_id', '=', scope.nodeId)
+      .where('entity_set', '=', entitySet)
+      .where('entity_key', '=', key)
+      .executeTakeFirst();
+    return row && this.toEntity(row);
+  }
+
+  async getById(id: string): Promise<StoredEntity | undefined> {
+    const row = await this.db.selectFrom('entities').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && this.toEntity(row);
+  }
+
+  async query(scope: Scope, entitySet: string, spec: QuerySpec): Promise<QueryResult> {
+    let base = this.db
+      .selectFrom('entities')
+      .where('cell_id', '=', scope.cellId)
+      .where('box_id', '=', scope.boxId)
+      .where('node_id', '=', scope.nodeId)
+      .where('entity_set', '=', entitySet);
+    if (spec.where) base = base.where(spec.where);
+    const link = spec.linkedTo;
+    if (link) {
+      const [near, far] = link.direction === 'from' ? (['from_id', 'to_id'] as const) : (['to_id', 'from_id'] as const);
+      base = base.where('id', 'in', (qb) =>
+        qb.selectFrom('links').select(far).where('name', '=', link.name).where(near, '=', link.id),
+      );
+    }
+
+    let page = base.selectAll();
+    for (const term of spec.orderBy ?? []) page = page.orderBy(term.expr, term.direction);
+    // A stable tiebreak so $skip paging never repeats or drops rows.
+    page = page.orderBy('published', 'asc').orderBy('id', 'asc').limit(spec.top).offset(spec.skip);
+
+    const [rows, count] = await Promise.all([
+      spec.top === 0 ? Promise.resolve([]) : page.execute(),
+      spec.count
+        ? base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
+        : Promise.resolve(undefined),
+    ]);
+    const result: QueryResult = { entities: rows.map((r) => this.toEntity(r)) };
+    if (count !== undefined) result.count = count;
+    return result;
+  }
+
+  async insert(scope: Scope, entitySet: string, key: string, props: Record<string, unknown>): Promise<StoredEntity> {
+    const now = this.now();
+    const entity: StoredEntity = {
+      id: randomUUID(),
+      scope,
+      entitySet,
+      key,
+      version: 1,
+      published: now,
+      updated: now,
+      props,
+    };
+    await this.guardDuplicate(() =>
+      this.db
+        .insertInto('entities')
+        .values({
+          id: entity.id,
+          cell_id: scope.cellId,
+          box_id: scope.boxId,
+          node_id: scope.nodeId,
+          entity_set: entitySet,
+          entity_key: key,
+          version: 1,
+          published: now,
+          updated: now,
+          props: JSON.stringify(props),
+        })
+        .execute(),
+    );
+    return entity;
+  }
+
+  /**
+   * Replaces key and properties of an entity, bumping its version. With `expectedVersion` the
+   * write only happens if nobody changed the entity meanwhile (the ETag check is atomic).
+   */
+  async update(
+    current: StoredEntity,
+    next: { key: string; props: Record<string, unknown> },
+    expectedVersion?: number,
+  ): Promise<StoredEntity> {
+    const now = Math.max(this.now(), current.updated);
+    const version = current.version + 1;
+    const result = await this.guardDuplicate(() => {
+      let q = this.db
+        .updateTable('entities')
+        .set({ entity_key: next.key, props: JSON.stringify(next.props), version, updated: now })
+        .where('id', '=', current.id);
+      if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+      return q.executeTakeFirst();
+    });
+    if (Number(result.numUpdatedRows) === 0) throw new VersionMismatchError('entity changed meanwhile');
+    return { ...current, key: next.key, props: next.props, version, updated: now };
+  }
+
+  async delete(id: string, expectedVersion?: number): Promise<boolean> {
+    let q = this.db.deleteFrom('entities').where('id', '=', id);
+    if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+    const result = await q.executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** True when anything at all lives in the cell (control objects, links, data). */
+  async cellHasContent(cellId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('entities').select('id').where('cell_id', '=', cellId).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Removes everything a cell holds (apiref 105); the cell entity itself stays for the caller. */
+  async deleteCellContent(cellId: string): Promise<void> {
+    await this.db.deleteFrom('links').where('cell_id', '=', cellId).execute();
+    await this.db.deleteFrom('entities').where('cell_id', '=', cellId).execute();
+  }
+
+  async link(cellId: string, name: string, fromId: string, toId: string): Promise<void> {
+    await this.guardDuplicate(() =>
+      this.db
+        .insertInto('links')
+        .values({ cell_id: cellId, name, from_id: fromId, to_id: toId, created: this.now() })
+        .execute(),
+    );
+  }
+
+  async unlink(name: string, fromId: string, toId: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('links')
+      .where('name', '=', name)
+      .where('from_id', '=', fromId)
+      .where('to_id', '=', toId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async countLinks(name: string, id: string, direction: 'from' | 'to'): Promise<number> {
+    const column = direction === 'from' ? 'from_id' : 'to_id';
+    const row = await this.db
+      .selectFrom('links')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('name', '=', name)
+      .where(column, '=', id)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async hasAnyLink(id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('links')
+      .select('seq')
+      .where((eb) => eb.or([eb('from_id', '=', id), eb('to_id', '=', id)]))
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private async guardDuplicate<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateKeyError('duplicate key', { cause: err });
+      throw err;
+    }
+  }
+
+  private toEntity(row: {
+    id: string;
+    cell_id: string;
+    box_id: string;
+    node_id: string;
+    entity_set: string;
+    entity_key: string;
+    version: number;
+    published: number;
+    updated: number;
+    props: unknown;
+  }): StoredEntity {
+    return {
+      id: row.id,
+      scope: { cellId: row.cell_id, boxId: row.box_id, nodeId: row.node_id },
+      entitySet: row.entity_set,
+      key: row.entity_key,
+      version: Number(row.version),
+      published: Number(row.published),
+      updated: Number(row.updated),
+      // SQLite hands back JSON text, PostgreSQL an already-parsed jsonb value.
+      props: (typeof row.props === 'string' ? JSON.parse(row.props) : row.props) as Record<string, unknown>,
+    };
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+export const sqlTrue = sql<SqlBool>`1 = 1`;

@@ -1,0 +1,37 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Tables shared by every entity set (ARCHITECTURE.md, idea 2): identity in typed columns,
+ * properties in one JSON document, links in their own table.
+ */
+export interface EntitiesTable {
+  id: string;
+  /** '' for unit-level entities (Cell); otherwise the owning cell's entity id. */
+  cell_id: string;
+  /** '' when the entity is not inside a box. */
+  box_id: string;
+  /** '' when the entity is not inside a collection node (user data lives in an OData collection). */
+  node_id: string;
+  entity_set: string;
+  /** Canonical key: the raw value for single-key sets, a JSON array for compound keys. */
+  entity_key: string;
+  version: number;
+  published: ColumnType<number, number, never>;
+  updated: number;
+  /** JSON text on SQLite, jsonb on PostgreSQL; always a JSON object string when written. */
+  props: ColumnType<unknown, string, string>;
+}
+
+export interface LinksTable {
+  seq: Generated<number>;
+  cell_id: string;
+  name: string;
+  from_id: string;
+  to_id: string;
+  created: number;
+}
+
+export interface Database {
+  entities: EntitiesTable;
+  links: LinksTable;
+}
