@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { KuraConfig } from './config.js';
-import { createHttp } from './http/lifecycle.js';
+import { createHttp, refuseOtherMethods } from './http/lifecycle.js';
 import { HttpMetrics } from './http/metrics.js';
 import { unitRoutes } from './personium/unit/routes.js';
 import { openDatabase, type OpenDatabase } from './store/database.js';
@@ -35,6 +35,9 @@ export async function createApp({ config, pgSchema }: CreateAppOptions): Promise
     reply.header('content-type', metrics.contentType);
     return metrics.render();
   });
+
+  refuseOtherMethods(http, '/__status', ['GET']);
+  refuseOtherMethods(http, '/__metrics', ['GET']);
 
   await http.register(unitRoutes, { config, store });
   await http.ready();

@@ -59,13 +59,14 @@ export async function createHttp({ config, metrics }: LifecycleOptions): Promise
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestKey',
     genReqId: (req) => {
       const given = req.headers['x-personium-requestkey'];
       return typeof given === 'string' && isValidRequestKey(given) ? given : generateRequestKey();
     },
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false },
     return503OnClosing: true,
+    // Errors raised before routing (malformed percent-encoding, …) get the same rendering as the rest.
+    frameworkErrors: (err, req, reply) => renderPersoniumError(err, req, reply, config.unitUrl),
     rewriteUrl(req) {
       if (!applyOverrides(req)) req.kuraBadOverride = true;
       const url = req.url ?? '/';
@@ -124,6 +125,24 @@ export async function createHttp({ config, metrics }: LifecycleOptions): Promise
   });
 
   return app;
+}
+
+/**
+ * Registers the 405 answer for the methods a fixed route does not take, so a wrong method on a known
+ * URL says "method not allowed" rather than "not found".
+ */
+export function refuseOtherMethods(app: FastifyInstance, url: string, allowed: readonly string[]): void {
+  const others = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', ...EXTRA_METHODS.map(([m]) => m)].filter(
+    (m) => !allowed.includes(m),
+  );
+  app.route({
+    method: others,
+    url,
+    config: { privilege: 'none' },
+    handler: async () => {
+      throw new PersoniumError('PR405-MC-0001');
+    },
+  });
 }
 
 function routeLabel(req: FastifyRequest): string {

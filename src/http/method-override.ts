@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
  */
 export function applyOverrides(req: IncomingMessage): boolean {
   let ok = true;
-  const overrides = req.headersDistinct?.['x-override'] ?? splitFallback(req.headers['x-override']);
+  const overrides = overrideHeaders(req);
   for (const entry of overrides) {
     const colon = entry.indexOf(':');
     const name = colon > 0 ? entry.slice(0, colon).trim().toLowerCase() : '';
@@ -27,8 +27,12 @@ export function applyOverrides(req: IncomingMessage): boolean {
   return ok;
 }
 
-/** Injected requests (light-my-request) may lack `headersDistinct`; one header value is then one override. */
-function splitFallback(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
+/** Every `X-Override` header separately; rawHeaders keeps repeats apart where joined values would merge them. */
+function overrideHeaders(req: IncomingMessage): string[] {
+  const out: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === 'x-override') out.push(raw[i + 1]!);
+  }
+  return out;
 }

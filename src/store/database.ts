@@ -30,7 +30,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
   if (opened.dialect === 'postgres' && options.pgSchema) {
     await sql`create schema if not exists ${sql.id(options.pgSchema)}`.execute(opened.db);
   }
-  await migrateToLatest(opened.db, opened.dialect);
+  await migrateToLatest(opened.db, opened.dialect, opened.dialect === 'postgres' ? (options.pgSchema ?? 'public') : undefined);
   return {
     ...opened,
     async ping() {
@@ -57,6 +57,7 @@ function openSqlite(dataDir: string): { db: Kysely<Database>; dialect: Dialect }
 }
 
 function openPostgres(url: string, schema: string | undefined): { db: Kysely<Database>; dialect: Dialect } {
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,

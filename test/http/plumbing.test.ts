@@ -152,3 +152,19 @@ describe('subdomain cell URLs (KURA_CELL_URL_MODE=subdomain)', () => {
     assert.equal((await call(t, { url: "/__ctl/Cell('sub')" })).statusCode, 404);
   });
 });
+
+describe('405 for a known URL with a method it does not take', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp(backends[0]!);
+  });
+  after(() => t.close());
+
+  for (const [method, url] of [['PUT', '/__status'], ['POST', '/__metrics'], ['DELETE', '/crossdomain.xml'], ['PROPFIND', '/__status']] as const) {
+    it(`${method} ${url} → 405 PR405-MC-0001`, async () => {
+      const res = await call(t, { method, url });
+      assert.equal(res.statusCode, 405);
+      assert.equal(json(res).code, 'PR405-MC-0001');
+    });
+  }
+});

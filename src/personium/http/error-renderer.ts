@@ -13,7 +13,7 @@ const FRAMEWORK_ERRORS: Record<string, (err: Error) => PersoniumError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new PersoniumError('PR400-OD-0007', ['invalid Content-Length']),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new PersoniumError('PR400-OD-0001'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (err) => new PersoniumError('PR415-OD-0001', [err.message]),
-  FST_ERR_BAD_URL: () => new PersoniumError('PR404-MC-0001'),
+  FST_ERR_BAD_URL: () => new PersoniumError('PR400-OD-0007', ['malformed percent-encoding in URL']),
   FST_ERR_ASYNC_CONSTRAINT: () => new PersoniumError('PR404-MC-0001'),
 };
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { KuraConfig } from '../../config.js';
 import { PersoniumError } from '../../core/errors/personium-error.js';
 import { SUPPORTED_METHODS } from '../../http/cors.js';
+import { refuseOtherMethods } from '../../http/lifecycle.js';
 import { parseResourcePath } from '../../odata/resource-path.js';
 import { ODataService } from '../../odata/service.js';
 import { UNIT_SCOPE, type EntityStore } from '../../store/entity-store.js';
@@ -42,6 +43,9 @@ export async function unitRoutes(app: FastifyInstance, { config, store }: UnitRo
     reply.header('content-type', 'application/xml');
     return CROSSDOMAIN_XML;
   });
+
+  refuseOtherMethods(app, '/crossdomain.xml', ['GET']);
+  refuseOtherMethods(app, '/', ['GET']);
 
   // apiref 100–104: `{UnitURL}__ctl/Cell…`
   app.route({
