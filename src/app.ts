@@ -15,13 +15,15 @@ export interface KuraApp {
 
 export interface CreateAppOptions {
   config: KuraConfig;
-  /** PostgreSQL schema (tests give each run its own). */
-  pgSchema?: string;
 }
 
 /** The composition root: adapters from config → services → HTTP (STYLE.md item 12). */
-export async function createApp({ config, pgSchema }: CreateAppOptions): Promise<KuraApp> {
-  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, pgSchema });
+export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> {
+  const database = await openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    pgSchema: config.databaseSchema,
+  });
   const store = new EntityStore(database.db, database.dialect);
   const metrics = new HttpMetrics();
   const http = await createHttp({ config, metrics });

@@ -13,6 +13,8 @@ export interface KuraConfig {
   masterToken: string | undefined;
   /** postgres://… when set; otherwise SQLite in the data dir. */
   databaseUrl: string | undefined;
+  /** PostgreSQL schema kura keeps its tables in (created when missing); lets several units share one database. */
+  databaseSchema: string | undefined;
   cellUrlMode: CellUrlMode;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Request body limit for OData/JSON endpoints (apiref 003 names no figure; 1 MiB fits any control object). */
@@ -55,6 +57,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     problems.push(`KURA_DATABASE_URL must be a postgres:// URL, got ${redact(databaseUrl)}`);
   }
 
+  const databaseSchema = env.KURA_DATABASE_SCHEMA || undefined;
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
+    problems.push(`KURA_DATABASE_SCHEMA must be a lower-case SQL identifier (a-z, 0-9, _), got "${databaseSchema}"`);
+  }
+
   const cellUrlMode = (env.KURA_CELL_URL_MODE || 'path') as CellUrlMode;
   if (cellUrlMode !== 'path' && cellUrlMode !== 'subdomain') {
     problems.push(`KURA_CELL_URL_MODE must be "path" or "subdomain", got ${env.KURA_CELL_URL_MODE}`);
@@ -71,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     unitUrl,
     masterToken,
     databaseUrl,
+    databaseSchema,
     cellUrlMode,
     logLevel,
     bodyLimit,

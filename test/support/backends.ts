@@ -29,27 +29,49 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A real kura app over a fresh temp data dir (and, on PostgreSQL, a fresh schema dropped on close). */
-export async function startTestApp(backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+/** A fresh place to keep data: a temp data dir and, on PostgreSQL, a schema of its own. */
+export interface TestStorage {
+  dataDir: string;
+  /** KURA_* variables that point a server at this storage. */
+  env: Record<string, string>;
+  /** Removes the data dir and drops the schema. */
+  release(): Promise<void>;
+}
+
+export function allocateStorage(backend: Backend): TestStorage {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-test-'));
   const schema = backend.name === 'postgres' ? `kura_test_${randomBytes(6).toString('hex')}` : undefined;
+  return {
+    dataDir,
+    env: {
+      KURA_DATA_DIR: dataDir,
+      ...(schema ? { KURA_DATABASE_URL: pgUrl!, KURA_DATABASE_SCHEMA: schema } : {}),
+    },
+    async release() {
+      if (schema) await dropSchema(schema);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real kura app over fresh storage (see allocateStorage), dropped on close. */
+export async function startTestApp(backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+  const storage = allocateStorage(backend);
   const config = loadConfig({
-    KURA_DATA_DIR: dataDir,
     KURA_MASTER_TOKEN: MASTER_TOKEN,
     KURA_UNIT_URL: 'http://unit.test/',
     KURA_LOG_LEVEL: 'silent',
-    ...(backend.name === 'postgres' ? { KURA_DATABASE_URL: pgUrl! } : {}),
+    ...storage.env,
     ...env,
   });
-  const app = await createApp({ config, ...(schema ? { pgSchema: schema } : {}) });
+  const app = await createApp({ config });
   return {
     app,
     config,
-    dataDir,
+    dataDir: storage.dataDir,
     async close() {
       await app.close();
-      if (schema) await dropSchema(schema);
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await storage.release();
     },
   };
 }
