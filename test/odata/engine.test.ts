@@ -1,17 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { EntitySetDescriptor } from '../../src/odata/descriptor.js';
 import { parseResourcePath } from '../../src/odata/resource-path.js';
 import { ODataService } from '../../src/odata/service.js';
-import { openDatabase, type OpenDatabase } from '../../src/store/database.js';
 import { EntityStore } from '../../src/store/entity-store.js';
 import { PersoniumError } from '../../src/core/errors/personium-error.js';
-import { backends } from '../support/backends.js';
+import { backends, openTestDatabase } from '../support/backends.js';
 
 /**
  * The generic engine's `$links`, navigation and `$expand` plumbing, on two linked entity sets the
@@ -51,10 +45,8 @@ const ROOT = 'http://unit.test/svc/';
 
 for (const backend of backends) {
   describe(`OData engine: $links, navigation, $expand on ${backend.name}`, { skip: backend.skip }, () => {
-    let database: OpenDatabase;
+    let release: () => Promise<void>;
     let service: ODataService;
-    let dataDir: string;
-    const schema = `kura_test_${randomBytes(6).toString('hex')}`;
 
     const send = async (method: string, url: string, body?: unknown, query: Record<string, string> = {}) => {
       const target = parseResourcePath(url, sets);
@@ -70,12 +62,9 @@ for (const backend of backends) {
     };
 
     before(async () => {
-      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-engine-'));
-      database = await openDatabase({
-        dataDir,
-        databaseUrl: backend.name === 'postgres' ? process.env.KURA_TEST_DATABASE_URL : undefined,
-        pgSchema: backend.name === 'postgres' ? schema : undefined,
-      });
+      const opened = await openTestDatabase(backend);
+      release = opened.release;
+      const database = opened.database;
       const store = new EntityStore(database.db, database.dialect);
       service = new ODataService({ store, scope: { cellId: 'c', boxId: '', nodeId: '' }, serviceRoot: ROOT, sets });
       await send('POST', 'Shelf', { Name: 'top' });
@@ -83,16 +72,7 @@ for (const backend of backends) {
       await send('POST', 'Tag', { Name: 'red' });
       await send('POST', 'Tag', { Name: 'blue' });
     });
-    after(async () => {
-      await database.close();
-      if (backend.name === 'postgres') {
-        const c = new pg.Client({ connectionString: process.env.KURA_TEST_DATABASE_URL });
-        await c.connect();
-        await c.query(`drop schema if exists "${schema}" cascade`);
-        await c.end();
-      }
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    });
+    after(() => release());
 
     it('creates through a navigation property and links atomically (apiref 210)', async () => {
       const res = await send('POST', "Shelf('top')/_Book", { Title: 'Dune', '_Shelf.Name': 'top', Pages: 412 });

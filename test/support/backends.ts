@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createApp, type KuraApp } from '../../src/app.js';
 import { loadConfig, type KuraConfig } from '../../src/config.js';
+import { openDatabase, type OpenDatabase } from '../../src/store/database.js';
 
 export interface Backend {
   name: 'sqlite' | 'postgres';
@@ -71,6 +72,23 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     dataDir: storage.dataDir,
     async close() {
       await app.close();
+      await storage.release();
+    },
+  };
+}
+
+/** The store alone, for engine-level tests below HTTP; `release` closes it and drops its storage. */
+export async function openTestDatabase(backend: Backend): Promise<{ database: OpenDatabase; release(): Promise<void> }> {
+  const storage = allocateStorage(backend);
+  const database = await openDatabase({
+    dataDir: storage.dataDir,
+    databaseUrl: storage.env.KURA_DATABASE_URL,
+    pgSchema: storage.env.KURA_DATABASE_SCHEMA,
+  });
+  return {
+    database,
+    async release() {
+      await database.close();
       await storage.release();
     },
   };
