@@ -181,18 +181,26 @@ export class ODataService {
     target: EntitySetDescriptor,
     query: Record<string, string | undefined>,
   ): Promise<ODataResponse> {
+    const { opts, result } = await this.queryLinked(set, key, nav, target, query);
+    const rows = await Promise.all(result.entities.map((e) => this.render(target, e, opts.select, [], 0)));
+    return { status: 200, headers: { ...JSON_HEADERS }, body: feedBody(rows, result.count) };
+  }
+
+  /** The entities one source reaches through a navigation property, with list options applied. */
+  private async queryLinked(
+    set: EntitySetDescriptor,
+    key: KeyValue[],
+    nav: NavigationDef,
+    target: EntitySetDescriptor,
+    query: Record<string, string | undefined>,
+  ) {
     const source = await this.mustGet(set, key);
     const opts = parseListOptions(query, target, this.dialect);
     const result = await this.store.query(this.options.scope, target.name, {
-      where: opts.where,
-      orderBy: opts.orderBy,
-      top: opts.top,
-      skip: opts.skip,
-      count: opts.count,
+      ...opts,
       linkedTo: { id: source.id, name: nav.association, direction: nav.side },
     });
-    const rows = await Promise.all(result.entities.map((e) => this.render(target, e, opts.select, [], 0)));
-    return { status: 200, headers: { ...JSON_HEADERS }, body: feedBody(rows, result.count) };
+    return { opts, result };
   }
 
   /** apiref 210: create an entity and link it to the source in one step, atomically. */
@@ -219,16 +227,7 @@ export class ODataService {
     const serviceRoot = this.options.serviceRoot;
     if (req.method === 'GET') {
       if (targetKey) throw new PersoniumError('PR405-MC-0001');
-      const source = await this.mustGet(set, key);
-      const opts = parseListOptions(req.query, target, this.dialect);
-      const result = await this.store.query(this.options.scope, target.name, {
-        where: opts.where,
-        orderBy: opts.orderBy,
-        top: opts.top,
-        skip: opts.skip,
-        count: opts.count,
-        linkedTo: { id: source.id, name: nav.association, direction: nav.side },
-      });
+      const { result } = await this.queryLinked(set, key, nav, target, req.query);
       const uris = result.entities.map((e) => entityUri(serviceRoot, target, e));
       return { status: 200, headers: { ...JSON_HEADERS }, body: linksBody(uris, result.count) };
     }

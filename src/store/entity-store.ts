@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
-import type { Database } from './schema.js';
+import type { Selectable } from 'kysely';
+import type { Database, EntitiesTable } from './schema.js';
 
 /** Where an entity lives; '' means "not inside one". */
 export interface Scope {
@@ -244,18 +245,7 @@ export class EntityStore {
     }
   }
 
-  private toEntity(row: {
-    id: string;
-    cell_id: string;
-    box_id: string;
-    node_id: string;
-    entity_set: string;
-    entity_key: string;
-    version: number;
-    published: number;
-    updated: number;
-    props: unknown;
-  }): StoredEntity {
+  private toEntity(row: Selectable<EntitiesTable>): StoredEntity {
     return {
       id: row.id,
       scope: { cellId: row.cell_id, boxId: row.box_id, nodeId: row.node_id },
