@@ -57,6 +57,7 @@ export async function createHttp({ config, metrics }: LifecycleOptions): Promise
   const unitHost = new URL(config.unitUrl).host.toLowerCase();
   const app = Fastify({
     logger: { level: config.logLevel },
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimit,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -94,23 +95,27 @@ export async function createHttp({ config, metrics }: LifecycleOptions): Promise
 
   app.decorateRequest('principal', null as never);
 
-  app.addHook('onRequest', async (req, reply) => {
-    reply.headers({
-      ...corsHeaders(),
-      'x-personium-version': PERSONIUM_VERSION,
-      'x-personium-requestkey': req.id,
-    });
+  const commonHeaders = { ...corsHeaders(), 'x-personium-version': PERSONIUM_VERSION };
+  // Callback-style hooks: every request passes through them, and an async hook costs a promise each.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.headers(commonHeaders).header('x-personium-requestkey', req.id);
     const key = req.headers['x-personium-requestkey'];
     if (key !== undefined && (typeof key !== 'string' || !isValidRequestKey(key))) {
-      throw new PersoniumError('PR400-EV-0002');
+      return done(new PersoniumError('PR400-EV-0002'));
     }
-    if (req.raw.kuraBadOverride) throw new PersoniumError('PR400-OD-0041', ['X-Override', 'malformed']);
-    req.principal = resolvePrincipal(req.headers.authorization, config.masterToken);
-    authorize(req.principal, req.routeOptions.config.privilege ?? 'none');
+    if (req.raw.kuraBadOverride) return done(new PersoniumError('PR400-OD-0041', ['X-Override', 'malformed']));
+    try {
+      req.principal = resolvePrincipal(req.headers.authorization, config.masterToken);
+      authorize(req.principal, req.routeOptions.config.privilege ?? 'none');
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.observe(req.method, routeLabel(req), reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => renderPersoniumError(err, req, reply, config.unitUrl));

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type { Dialect } from '../query/compile.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations/index.js';
@@ -53,7 +53,33 @@ function openSqlite(dataDir: string): { db: Kysely<Database>; dialect: Dialect }
   file.pragma('synchronous = FULL');
   file.pragma('foreign_keys = ON');
   file.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) }), dialect: 'sqlite' };
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) }),
+    dialect: 'sqlite',
+  };
+}
+
+/**
+ * Kysely prepares every statement it runs; preparing costs more than running a point lookup.
+ * Query shapes are few (values are always parameters), so a small LRU of prepared statements
+ * removes that cost. Safe because better-sqlite3 runs each statement synchronously to the end.
+ */
+function withStatementCache(file: SQLite.Database, capacity = 256): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => file.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement) {
+        cache.delete(text);
+      } else {
+        statement = file.prepare(text);
+        if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, statement);
+      return statement;
+    },
+  };
 }
 
 function openPostgres(url: string, schema: string | undefined): { db: Kysely<Database>; dialect: Dialect } {

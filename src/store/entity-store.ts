@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
 import type { Selectable } from 'kysely';
 import type { Database, EntitiesTable } from './schema.js';
@@ -56,6 +56,8 @@ export class VersionMismatchError extends Error {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+const GET_BY_KEY_SQL: Partial<Record<Dialect, string>> = {};
+
 /**
  * The storage port the OData engine and services use (STYLE.md item 5): plain values in and out,
  * nothing of HTTP. One instance per database; `withTransaction` hands out a bound copy.
@@ -73,15 +75,20 @@ export class EntityStore {
   }
 
   async get(scope: Scope, entitySet: string, key: string): Promise<StoredEntity | undefined> {
-    const row = await this.db
+    // The hottest query kura runs: compiled once per dialect, then only the parameters change.
+    const text = (GET_BY_KEY_SQL[this.dialect] ??= this.db
       .selectFrom('entities')
       .selectAll()
-      .where('cell_id', '=', scope.cellId)
-      .where('box_id', '=', scope.boxId)
-      .where('node_id', '=', scope.nodeId)
-      .where('entity_set', '=', entitySet)
-      .where('entity_key', '=', key)
-      .executeTakeFirst();
+      .where('cell_id', '=', '')
+      .where('box_id', '=', '')
+      .where('node_id', '=', '')
+      .where('entity_set', '=', '')
+      .where('entity_key', '=', '')
+      .compile().sql);
+    const result = await this.db.executeQuery<Selectable<EntitiesTable>>(
+      CompiledQuery.raw(text, [scope.cellId, scope.boxId, scope.nodeId, entitySet, key]),
+    );
+    const row = result.rows[0];
     return row && this.toEntity(row);
   }
 

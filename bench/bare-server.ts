@@ -1,0 +1,81 @@
+/**
+ * The physical limit kura is measured against: node:http + better-sqlite3 with the same
+ * durability settings (WAL, synchronous=FULL), no framework, no OData, no JSON documents.
+ * Usage: node --import tsx bench/bare-server.ts <dataDir> <token>; prints {"port":N} when listening.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+
+const [dataDir = '.', token = 'bench-master-token'] = process.argv.slice(2);
+const db = new Database(path.join(dataDir, 'bare.sqlite'));
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma('foreign_keys = ON');
+db.exec(`create table if not exists cells (
+  id text primary key, name text unique not null, published integer not null, updated integer not null)`);
+
+const insert = db.prepare('insert into cells (id, name, published, updated) values (?, ?, ?, ?)');
+const byName = db.prepare('select id, name, published, updated from cells where name = ?');
+const byPrefix = db.prepare('select id, name, published, updated from cells where substr(name, 1, ?) = ? order by published limit ?');
+const NAME = /^[a-z0-9][a-z0-9-]{0,127}$/;
+
+type Row = { id: string; name: string; published: number; updated: number };
+const asJson = (r: Row) => ({ Name: r.name, __published: `/Date(${r.published})/`, __updated: `/Date(${r.updated})/` });
+
+function send(res: http.ServerResponse, status: number, body?: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const server = http.createServer((req, res) => {
+  if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, { code: 'unauthorized' });
+  const url = new URL(req.url ?? '/', 'http://bare/');
+  if (req.method === 'POST' && url.pathname === '/__ctl/Cell') {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let name: unknown;
+      try {
+        name = JSON.parse(Buffer.concat(chunks).toString()).Name;
+      } catch {
+        return send(res, 400, { code: 'bad json' });
+      }
+      if (typeof name !== 'string' || !NAME.test(name)) return send(res, 400, { code: 'bad name' });
+      const now = Date.now();
+      const row = { id: randomUUID(), name, published: now, updated: now };
+      try {
+        insert.run(row.id, row.name, row.published, row.updated);
+      } catch {
+        return send(res, 409, { code: 'exists' });
+      }
+      send(res, 201, { d: { results: asJson(row) } });
+    });
+    return;
+  }
+  if (req.method === 'GET') {
+    const one = /^\/__ctl\/Cell\('([a-z0-9-]+)'\)$/.exec(url.pathname);
+    if (one) {
+      const row = byName.get(one[1]) as Row | undefined;
+      return row ? send(res, 200, { d: { results: asJson(row) } }) : send(res, 404, { code: 'not found' });
+    }
+    if (url.pathname === '/__ctl/Cell') {
+      // Only the filter form the benchmark sends: startswith(Name,'prefix').
+      const prefix = /^startswith\(Name,'([a-z0-9-]*)'\)$/.exec(url.searchParams.get('$filter') ?? '')?.[1] ?? '';
+      const top = Number(url.searchParams.get('$top') ?? 25);
+      const rows = byPrefix.all(prefix.length, prefix, top) as Row[];
+      return send(res, 200, { d: { results: rows.map(asJson) } });
+    }
+  }
+  send(res, 404, { code: 'not found' });
+});
+
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
+});
+const stop = () => server.close(() => { db.close(); process.exit(0); });
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

@@ -1,0 +1,214 @@
+/**
+ * `npm run bench`: kura against a bare node:http + better-sqlite3 server (bench/bare-server.ts)
+ * doing the equivalent work, side by side, with the ratio. Reports; never fails on a missed target.
+ * BENCH_DURATION (seconds per scenario, default 10) shortens a run.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TOKEN = 'bench-master-token';
+const CONNECTIONS = 32;
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Math.min(2, Math.max(1, Math.round(DURATION / 5)));
+const PRELOAD = 1000;
+const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+interface Server {
+  name: 'kura' | 'bare';
+  child: ChildProcess;
+  url: string;
+}
+
+/** One measured request shape; `path`/`body` are called per request so names stay unique. */
+interface Scenario {
+  name: string;
+  method: 'GET' | 'POST';
+  path: (n: number) => string;
+  body?: (n: number, server: string) => string;
+  expect: number;
+}
+
+const preloaded = (n: number) => `c-${n % PRELOAD}`;
+const scenarios: Scenario[] = [
+  {
+    name: 'Cell create',
+    method: 'POST',
+    path: () => '/__ctl/Cell',
+    body: (n, server) => JSON.stringify({ Name: `b-${server}-${process.hrtime.bigint()}-${n}` }),
+    expect: 201,
+  },
+  { name: 'Cell retrieve by key', method: 'GET', path: (n) => `/__ctl/Cell('${preloaded(n)}')`, expect: 200 },
+  {
+    name: 'Cell list $filter',
+    method: 'GET',
+    path: () => `/__ctl/Cell?$filter=${encodeURIComponent("startswith(Name,'c-1')")}&$top=25`,
+    expect: 200,
+  },
+];
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function start(name: Server['name'], dataDir: string): Promise<Server> {
+  // kura runs as `npm start` runs it (compiled JS); the bare server needs no build.
+  const args = name === 'kura' ? ['dist/main.js', 'serve'] : ['--import', 'tsx', 'bench/bare-server.ts', dataDir, TOKEN];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: {
+      ...process.env,
+      KURA_PORT: '0',
+      KURA_HOST: '127.0.0.1',
+      KURA_DATA_DIR: dataDir,
+      KURA_MASTER_TOKEN: TOKEN,
+      KURA_UNIT_URL: 'http://127.0.0.1/',
+      KURA_LOG_LEVEL: process.env.KURA_LOG_LEVEL ?? 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (typeof entry.port === 'number' && (name === 'bare' || entry.msg === 'kura listening')) resolve(entry.port);
+      } catch {
+        // not a JSON line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening`)));
+  });
+  // Keep draining stdout (request logs) so the server never blocks on a full pipe.
+  child.stdout!.resume();
+  return { name, child, url: `http://127.0.0.1:${port}` };
+}
+
+async function stop(server: Server): Promise<void> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+function rssMiB(pid: number): { now: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { now: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+async function preload(server: Server): Promise<void> {
+  for (let i = 0; i < PRELOAD; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) =>
+        fetch(`${server.url}/__ctl/Cell`, { method: 'POST', headers, body: JSON.stringify({ Name: `c-${i + j}` }) }).then(
+          async (res) => {
+            await res.text();
+            if (res.status !== 201) throw new Error(`${server.name}: preload answered ${res.status}`);
+          },
+        ),
+      ),
+    );
+  }
+}
+
+async function measure(server: Server, scenario: Scenario, seconds: number): Promise<Figures> {
+  let n = 0;
+  const result = await autocannon({
+    url: server.url,
+    connections: CONNECTIONS,
+    pipelining: 1,
+    duration: seconds,
+    requests: [
+      {
+        method: scenario.method,
+        headers,
+        setupRequest: (req) => {
+          const i = n++;
+          return { ...req, path: scenario.path(i), ...(scenario.body ? { body: scenario.body(i, server.name) } : {}) };
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+async function runAll(name: Server['name']) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `kura-bench-${name}-`));
+  const server = await start(name, dataDir);
+  try {
+    await preload(server);
+    const figures = new Map<string, Figures>();
+    for (const scenario of scenarios) {
+      await measure(server, scenario, WARMUP);
+      figures.set(scenario.name, await measure(server, scenario, DURATION));
+    }
+    return { figures, rss: rssMiB(server.child.pid!) };
+  } finally {
+    await stop(server);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+async function main(): Promise<void> {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  console.log(`kura bench: ${CONNECTIONS} connections, ${DURATION}s per scenario (+${WARMUP}s warm-up), ${os.cpus().length} cores, Node ${process.version}`);
+  const kura = await runAll('kura');
+  const bare = await runAll('bare');
+
+  console.log(
+    `\n${'scenario'.padEnd(22)}${pad('kura req/s', 12)}${pad('bare req/s', 12)}${pad('ratio', 8)}${pad('kura p50/p99 ms', 18)}${pad('bare p50/p99 ms', 18)}${pad('non-2xx k/b', 13)}`,
+  );
+  const rows = scenarios.map((s) => {
+    const k = kura.figures.get(s.name)!;
+    const b = bare.figures.get(s.name)!;
+    const ratio = k.rps / b.rps;
+    console.log(
+      `${s.name.padEnd(22)}${pad(fmt(k.rps), 12)}${pad(fmt(b.rps), 12)}${pad(ratio.toFixed(2) + '×', 8)}${pad(`${k.p50} / ${k.p99}`, 18)}${pad(`${b.p50} / ${b.p99}`, 18)}${pad(`${k.non2xx + k.errors}/${b.non2xx + b.errors}`, 13)}`,
+    );
+    return { scenario: s.name, kura: k, bare: b, ratio };
+  });
+  console.log(
+    `\nRSS after run: kura ${kura.rss.now.toFixed(0)} MiB (peak ${kura.rss.peak.toFixed(0)}), bare ${bare.rss.now.toFixed(0)} MiB (peak ${bare.rss.peak.toFixed(0)})`,
+  );
+
+  const ratioOf = (name: string) => rows.find((r) => r.scenario === name)!.ratio;
+  const worstP99 = Math.max(...rows.map((r) => r.kura.p99));
+  const mark = (ok: boolean) => (ok ? '✓' : '✗');
+  const targets = [
+    `create ≥0.5× bare ${mark(ratioOf('Cell create') >= 0.5)} (${ratioOf('Cell create').toFixed(2)}×)`,
+    `retrieve ≥0.5× bare ${mark(ratioOf('Cell retrieve by key') >= 0.5)} (${ratioOf('Cell retrieve by key').toFixed(2)}×)`,
+    `p99 ≤15 ms ${mark(worstP99 <= 15)} (worst ${worstP99} ms)`,
+    `RSS ≤160 MiB ${mark(kura.rss.now <= 160)} (${kura.rss.now.toFixed(0)} MiB)`,
+  ];
+  console.log(`targets: ${targets.join(', ')}`);
+
+  const out = path.join(root, 'bench/results');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(
+    path.join(out, 'latest.json'),
+    JSON.stringify({ date: new Date().toISOString(), connections: CONNECTIONS, duration: DURATION, rows, rss: { kura: kura.rss, bare: bare.rss } }, null, 2),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
