@@ -18,7 +18,7 @@ db.exec(`create table if not exists cells (
 
 const insert = db.prepare('insert into cells (id, name, published, updated) values (?, ?, ?, ?)');
 const byName = db.prepare('select id, name, published, updated from cells where name = ?');
-const byPrefix = db.prepare('select id, name, published, updated from cells where substr(name, 1, ?) = ? order by published limit ?');
+const byPrefix = db.prepare('select id, name, published, updated from cells where name >= ? and name < ? order by published limit ?');
 const NAME = /^[a-z0-9][a-z0-9-]{0,127}$/;
 
 type Row = { id: string; name: string; published: number; updated: number };
@@ -65,7 +65,9 @@ const server = http.createServer((req, res) => {
       // Only the filter form the benchmark sends: startswith(Name,'prefix').
       const prefix = /^startswith\(Name,'([a-z0-9-]*)'\)$/.exec(url.searchParams.get('$filter') ?? '')?.[1] ?? '';
       const top = Number(url.searchParams.get('$top') ?? 25);
-      const rows = byPrefix.all(prefix.length, prefix, top) as Row[];
+      // A prefix as an index range: the last character plus one bounds it (ASCII names here).
+      const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+      const rows = byPrefix.all(prefix, upper, top) as Row[];
       return send(res, 200, { d: { results: rows.map(asJson) } });
     }
   }

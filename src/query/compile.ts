@@ -243,11 +243,25 @@ function compileCall(
   const value = typedValue(resolved, 'text', dialect);
   // Case-sensitive on both dialects, and free of LIKE wildcards: no escaping to get wrong.
   if (name === 'startswith') {
+    const upper = dialect === 'sqlite' && resolved.kind === 'column' ? prefixUpperBound(needle) : undefined;
+    // On an indexed column a prefix is a range (exact in code-point order, which SQLite's byte order is).
+    if (upper !== undefined) return sql<SqlBool>`(${value} >= ${needle} and ${value} < ${upper})`;
     return dialect === 'sqlite'
       ? sql<SqlBool>`(substr(${value}, 1, ${Array.from(needle).length}) = ${needle})`
       : sql<SqlBool>`(starts_with(${value}, ${needle}))`;
   }
   return dialect === 'sqlite' ? sql<SqlBool>`(instr(${value}, ${needle}) > 0)` : sql<SqlBool>`(strpos(${value}, ${needle}) > 0)`;
+}
+
+/** The least string greater than every string starting with `prefix`: its last code point plus one. */
+function prefixUpperBound(prefix: string): string | undefined {
+  const points = Array.from(prefix);
+  const last = points.pop();
+  if (last === undefined) return undefined;
+  let next = last.codePointAt(0)! + 1;
+  if (next === 0xd800) next = 0xe000; // skip the surrogate block, which no string holds
+  if (next > 0x10ffff) return undefined;
+  return points.join('') + String.fromCodePoint(next);
 }
 
 export interface CompiledOrder {
