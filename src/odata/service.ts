@@ -136,7 +136,7 @@ export class ODataService {
   private async create(set: EntitySetDescriptor, body: Buffer | undefined): Promise<ODataResponse> {
     const props = readEntityBody(set, parseJsonObject(body), 'create');
     await this.options.hooks?.[set.name]?.beforeWrite?.(props, undefined);
-    const entity = await this.insert(set, props);
+    const entity = await this.store.withTransaction((store) => this.insert(set, props, store));
     return this.created(set, entity);
   }
 

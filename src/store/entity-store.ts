@@ -3,6 +3,7 @@ import { CompiledQuery, sql, type Expression, type Kysely, type SqlBool, type Tr
 import type { Dialect } from '../query/compile.js';
 import type { Selectable } from 'kysely';
 import type { Database, EntitiesTable } from './schema.js';
+import { GroupCommit } from './group-commit.js';
 
 /** Where an entity lives; '' means "not inside one". */
 export interface Scope {
@@ -63,15 +64,24 @@ const GET_BY_KEY_SQL: Partial<Record<Dialect, string>> = {};
  * nothing of HTTP. One instance per database; `withTransaction` hands out a bound copy.
  */
 export class EntityStore {
+  private readonly groupCommit: GroupCommit | undefined;
+
   constructor(
     private readonly db: Db,
     readonly dialect: Dialect,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    // SQLite has one writer and an fsync per commit: batch concurrent transactions (group-commit.ts).
+    // PostgreSQL commits concurrently on its own connections and groups WAL flushes itself.
+    this.groupCommit = dialect === 'sqlite' && !db.isTransaction ? new GroupCommit(db as Kysely<Database>) : undefined;
+  }
 
+  /** Runs `fn` atomically; resolves only once its writes are durable. */
   async withTransaction<T>(fn: (store: EntityStore) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new EntityStore(trx, this.dialect, this.now)));
+    const bound = (trx: Transaction<Database>) => fn(new EntityStore(trx, this.dialect, this.now));
+    if (this.groupCommit) return this.groupCommit.run(bound);
+    return (this.db as Kysely<Database>).transaction().execute(bound);
   }
 
   async get(scope: Scope, entitySet: string, key: string): Promise<StoredEntity | undefined> {
