@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Expression, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
-import type { Selectable } from 'kysely';
 import type { Database, EntitiesTable } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 

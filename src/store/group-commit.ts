@@ -16,7 +16,8 @@ const MAX_BATCH = 64;
  * turn of the event loop run one after another inside one database transaction, each in its own
  * SAVEPOINT (so one failing rolls back only itself), and all are answered after the single
  * COMMIT — still acknowledged only once durable, for a fraction of the fsyncs.
- * A unit of work must do database work only: anything slow it awaits would hold the batch.
+ * A unit of work must do database work only, through the transaction it is handed: anything slow it
+ * awaits would hold the batch, and a query on the outer database would wait for the batch forever.
  */
 export class GroupCommit {
   private queue: Pending[] = [];
