@@ -2,8 +2,8 @@ import { PersoniumError } from '../core/errors/personium-error.js';
 import type { EntitySetDescriptor } from './descriptor.js';
 import { edmCodecs } from './edm.js';
 
-/** Properties the server owns; a client may echo them back (e.g. a GET body sent to PUT) and they are ignored. */
-const SERVER_OWNED = new Set(['__metadata', '__published', '__updated', '__id']);
+/** Properties the server owns; Personium refuses a body that tries to set them (personium-core's tests). */
+const SERVER_OWNED = new Set(['__metadata', '__published', '__updated']);
 
 /** Parses a request body as JSON (apiref 100: the body is always JSON, whatever Content-Type says). */
 export function parseJsonObject(body: Buffer | string | undefined): Record<string, unknown> {
@@ -34,7 +34,7 @@ export function readEntityBody(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(body)) {
-    if (SERVER_OWNED.has(name)) continue;
+    if (SERVER_OWNED.has(name)) throw new PersoniumError('PR400-OD-0006', [name]);
     const def = set.properties.find((p) => p.name === name);
     if (!def) {
       if (set.openType && /^[A-Za-z][A-Za-z0-9_-]{0,127}$/.test(name)) {
@@ -49,9 +49,8 @@ export function readEntityBody(
       continue;
     }
     const stored = edmCodecs[def.type].read(value);
-    if (stored === undefined || (def.format && !def.format(stored))) {
-      throw new PersoniumError('PR400-OD-0006', [name]);
-    }
+    if (stored === undefined) throw new PersoniumError('PR400-OD-0006', [name]);
+    if (def.format && !def.format(stored)) throw new PersoniumError(def.formatError ?? 'PR400-OD-0006', [name]);
     out[name] = stored;
   }
   if (mode === 'merge') return out;

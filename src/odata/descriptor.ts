@@ -1,3 +1,4 @@
+import type { PersoniumErrorCode } from '../core/errors/personium-error.js';
 import type { EdmType } from '../query/compile.js';
 
 /** One declared property of an entity type; ARCHITECTURE.md idea 1. */
@@ -10,6 +11,8 @@ export interface PropertyDef {
   defaultValue?: () => unknown;
   /** A format check beyond the type (name rules, URL formats); return false to refuse the value. */
   format?: (value: unknown) => boolean;
+  /** The error a failed `format` check raises; PR400-OD-0006 unless a page names another (e.g. PR400-OD-0049). */
+  formatError?: PersoniumErrorCode;
 }
 
 export type Multiplicity = '0..1' | '1' | '*';
@@ -25,6 +28,12 @@ export interface NavigationDef {
   association: string;
   /** Which side of the stored link this set is on; the other direction reads the link backwards. */
   side: 'from' | 'to';
+  /**
+   * Set when the association is carried by properties instead of the links table: the child
+   * entity's `childProps` hold the parent's `parentKeys` (Role's `_Box.Name` names its Box).
+   * `role` says which end this navigation property sits on.
+   */
+  reference?: { role: 'child' | 'parent'; childProps: string[]; parentKeys: string[] };
 }
 
 export interface EntitySetDescriptor {
@@ -35,6 +44,11 @@ export interface EntitySetDescriptor {
   keys: string[];
   properties: PropertyDef[];
   navigations: NavigationDef[];
+  /**
+   * Deleting removes the entity's links instead of being refused with PR409-OD-0001 (control objects:
+   * personium-core deletes an Account or ExtCell linked to Roles). Property-carried children still refuse.
+   */
+  deleteUnlinks?: boolean;
   /** Whether clients may send properties that are not declared (user data allows it; control objects do not). */
   openType?: boolean;
 }

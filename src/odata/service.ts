@@ -4,6 +4,8 @@ import {
   DuplicateKeyError,
   VersionMismatchError,
   type EntityStore,
+  type QueryResult,
+  type QuerySpec,
   type Scope,
   type StoredEntity,
 } from '../store/entity-store.js';
@@ -15,6 +17,16 @@ import { entityToJson, entityUri, feedBody, linksBody, singleEntityBody } from '
 import { canonicalKey, formatKeyPredicate, keyValuesOf, type KeyValue } from './key.js';
 import { parseExpand, parseListOptions } from './query-options.js';
 import { parseLinkUri, type ODataTarget } from './resource-path.js';
+import {
+  assertReferencesExist,
+  cascadeKeyChange,
+  hasReferencingChildren,
+  referencedKey,
+  relatedWhere,
+  repointChild,
+  withRelated,
+  type Reference,
+} from './references.js';
 
 /** What a handler returns; the HTTP adapter writes it. Keeps Fastify out of the engine. */
 export interface ODataResponse {
@@ -29,15 +41,27 @@ export interface ODataRequest {
   query: Record<string, string | undefined>;
   body?: Buffer | undefined;
   ifMatch?: string | undefined;
+  /** Request headers a hook may need (Account's `X-Personium-Credential`); names are lower-case. */
+  header?: (name: string) => string | undefined;
+}
+
+/** What a hook sees of the write it takes part in: the transaction's store and the request. */
+export interface WriteContext {
+  store: EntityStore;
+  header(name: string): string | undefined;
 }
 
 /** Per-set rules a service adds on top of the generic engine (e.g. "a Cell with content can't be deleted"). */
 export interface EntitySetHooks {
   /** Runs inside the delete transaction; throw to refuse. */
   beforeDelete?(entity: StoredEntity, store: EntityStore): Promise<void>;
-  /** Runs before create/replace/merge is stored; may normalise or refuse properties. */
-  beforeWrite?(props: Record<string, unknown>, current: StoredEntity | undefined): Promise<void> | void;
+  /** Runs inside the write transaction before create/replace/merge is stored; may normalise or refuse. */
+  beforeWrite?(props: Record<string, unknown>, current: StoredEntity | undefined, ctx: WriteContext): Promise<void> | void;
+  /** Runs inside the write transaction after the entity is stored (side tables such as credentials). */
+  afterWrite?(entity: StoredEntity, current: StoredEntity | undefined, ctx: WriteContext): Promise<void> | void;
 }
+
+const NO_HEADERS = (): undefined => undefined;
 
 export interface ODataServiceOptions {
   store: EntityStore;
@@ -82,15 +106,15 @@ export class ODataService {
     if (!allowedMethods(t).includes(req.method)) throw new PersoniumError('PR405-MC-0001');
     switch (t.kind) {
       case 'collection':
-        return req.method === 'GET' ? this.list(t.set, req.query) : this.create(t.set, req.body);
+        return req.method === 'GET' ? this.list(t.set, req.query) : this.create(t.set, req);
       case 'entity':
         if (req.method === 'GET') return this.retrieve(t.set, t.key, req.query);
         if (req.method === 'DELETE') return this.remove(t.set, t.key, req.ifMatch);
-        return this.update(t.set, t.key, req.body, req.ifMatch, req.method === 'MERGE' ? 'merge' : 'replace');
+        return this.update(t.set, t.key, req, req.method === 'MERGE' ? 'merge' : 'replace');
       case 'navigation':
         return req.method === 'GET'
           ? this.listNavigation(t.set, t.key, t.nav, t.target, req.query)
-          : this.createViaNavigation(t.set, t.key, t.nav, t.target, req.body);
+          : this.createViaNavigation(t.set, t.key, t.nav, t.target, req);
       case 'links':
         return this.links(req, t);
     }
@@ -133,28 +157,47 @@ export class ODataService {
     };
   }
 
-  private async create(set: EntitySetDescriptor, body: Buffer | undefined): Promise<ODataResponse> {
-    const props = readEntityBody(set, parseJsonObject(body), 'create');
-    await this.options.hooks?.[set.name]?.beforeWrite?.(props, undefined);
-    const entity = await this.store.withTransaction((store) => this.insert(set, props, store));
+  private async create(set: EntitySetDescriptor, req: ODataRequest): Promise<ODataResponse> {
+    const props = readEntityBody(set, parseJsonObject(req.body), 'create');
+    const entity = await this.store.withTransaction((store) => this.insertChecked(set, props, store, req));
     return this.created(set, entity);
+  }
+
+  /** Insert with every rule: hooks, references to existing parents, side tables. */
+  private async insertChecked(
+    set: EntitySetDescriptor,
+    props: Record<string, unknown>,
+    store: EntityStore,
+    req: ODataRequest,
+  ): Promise<StoredEntity> {
+    const hooks = this.options.hooks?.[set.name];
+    const ctx: WriteContext = { store, header: req.header ?? NO_HEADERS };
+    await hooks?.beforeWrite?.(props, undefined, ctx);
+    await assertReferencesExist(store, this.options.scope, set, this.options.sets, props);
+    const entity = await this.insert(set, props, store);
+    await hooks?.afterWrite?.(entity, undefined, ctx);
+    return entity;
   }
 
   private async update(
     set: EntitySetDescriptor,
     key: KeyValue[],
-    body: Buffer | undefined,
-    ifMatch: string | undefined,
+    req: ODataRequest,
     mode: 'replace' | 'merge',
   ): Promise<ODataResponse> {
-    const sent = readEntityBody(set, parseJsonObject(body), mode);
+    const sent = readEntityBody(set, parseJsonObject(req.body), mode);
+    const hooks = this.options.hooks?.[set.name];
     return this.store.withTransaction(async (store) => {
       const current = await this.mustGet(set, key, store);
-      checkIfMatch(ifMatch, current.version, current.updated);
+      checkIfMatch(req.ifMatch, current.version, current.updated);
       const props = mode === 'merge' ? { ...current.props, ...sent } : sent;
-      await this.options.hooks?.[set.name]?.beforeWrite?.(props, current);
+      const ctx: WriteContext = { store, header: req.header ?? NO_HEADERS };
+      await hooks?.beforeWrite?.(props, current, ctx);
+      await assertReferencesExist(store, this.options.scope, set, this.options.sets, props);
       try {
         const next = await store.update(current, { key: canonicalKey(keyValuesOf(set, props)), props }, current.version);
+        await cascadeKeyChange(store, this.options.scope, set, this.options.sets, current, props);
+        await hooks?.afterWrite?.(next, current, ctx);
         return { status: 204, headers: { dataserviceversion: '2.0', etag: formatEtag(next.version, next.updated) } };
       } catch (err) {
         throw translateStoreError(err);
@@ -168,7 +211,10 @@ export class ODataService {
       checkIfMatch(ifMatch, current.version, current.updated);
       await this.options.hooks?.[set.name]?.beforeDelete?.(current, store);
       // apiref 205 etc.: an entity still linked to others can't be deleted.
-      if (await store.hasAnyLink(current.id)) throw new PersoniumError('PR409-OD-0001');
+      const linked = !set.deleteUnlinks && (await store.hasAnyLink(current.id));
+      if (linked || (await hasReferencingChildren(store, this.options.scope, set, current))) {
+        throw new PersoniumError('PR409-OD-0001');
+      }
       await store.delete(current.id, current.version);
       return { status: 204, headers: { dataserviceversion: '2.0' } };
     });
@@ -196,11 +242,26 @@ export class ODataService {
   ) {
     const source = await this.mustGet(set, key);
     const opts = parseListOptions(query, target, this.dialect);
-    const result = await this.store.query(this.options.scope, target.name, {
-      ...opts,
+    const result = await this.queryRelated(source, nav, target, opts);
+    return { opts, result };
+  }
+
+  /** The entities `source` reaches through `nav`, whichever way the association is stored. */
+  private queryRelated(
+    source: StoredEntity,
+    nav: NavigationDef,
+    target: EntitySetDescriptor,
+    spec: QuerySpec,
+    store = this.store,
+  ): Promise<QueryResult> {
+    if (nav.reference) {
+      const where = relatedWhere(nav as NavigationDef & { reference: Reference }, source, store);
+      return store.query(this.options.scope, target.name, withRelated(spec, where));
+    }
+    return store.query(this.options.scope, target.name, {
+      ...spec,
       linkedTo: { id: source.id, name: nav.association, direction: nav.side },
     });
-    return { opts, result };
   }
 
   /** apiref 210: create an entity and link it to the source in one step, atomically. */
@@ -209,13 +270,19 @@ export class ODataService {
     key: KeyValue[],
     nav: NavigationDef,
     target: EntitySetDescriptor,
-    body: Buffer | undefined,
+    req: ODataRequest,
   ): Promise<ODataResponse> {
-    const props = readEntityBody(target, parseJsonObject(body), 'create');
-    await this.options.hooks?.[target.name]?.beforeWrite?.(props, undefined);
+    const props = readEntityBody(target, parseJsonObject(req.body), 'create');
     const entity = await this.store.withTransaction(async (store) => {
       const source = await this.mustGet(set, key, store);
-      const created = await this.insert(target, props, store);
+      const ref = nav.reference;
+      if (ref?.role === 'parent') {
+        // The new child points at the source through its own properties (apiref 265: POST Box('b')/_Role).
+        ref.childProps.forEach((p, i) => (props[p] = source.props[ref.parentKeys[i]!] ?? null));
+        return this.insertChecked(target, props, store, req);
+      }
+      if (ref && referencedKey(ref, source.props)) throw new PersoniumError('PR409-OD-0002');
+      const created = await this.insertChecked(target, props, store, req);
       await this.addLink(store, set, source, nav, created);
       return created;
     });
@@ -247,8 +314,7 @@ export class ODataService {
       await this.store.withTransaction(async (store) => {
         const source = await this.mustGet(set, key, store);
         const other = await this.mustGet(target, targetKey, store);
-        const [from, to] = nav.side === 'from' ? [source, other] : [other, source];
-        if (!(await store.unlink(nav.association, from.id, to.id))) throw new PersoniumError('PR404-OD-0002');
+        await this.removeLink(store, set, source, nav, other);
       });
       return { status: 204, headers: { dataserviceversion: '2.0' } };
     }
@@ -258,11 +324,42 @@ export class ODataService {
       const source = await this.mustGet(set, key, store);
       const old = await this.mustGet(target, targetKey, store);
       const replacement = await this.mustGetLinkTarget(target, toKey, store);
-      const [from, to] = nav.side === 'from' ? [source, old] : [old, source];
-      if (!(await store.unlink(nav.association, from.id, to.id))) throw new PersoniumError('PR404-OD-0002');
-      await this.addLink(store, set, source, nav, replacement);
+      const current = await this.removeLink(store, set, source, nav, old);
+      await this.addLink(store, set, current, nav, replacement);
     });
     return { status: 204, headers: { dataserviceversion: '2.0' } };
+  }
+
+  /** Removes one link; 404 when the two are not linked. Returns the source as it is afterwards. */
+  private async removeLink(
+    store: EntityStore,
+    set: EntitySetDescriptor,
+    source: StoredEntity,
+    nav: NavigationDef,
+    other: StoredEntity,
+  ): Promise<StoredEntity> {
+    const ref = nav.reference;
+    if (ref) {
+      const [parent, child] = ref.role === 'parent' ? [source, other] : [other, source];
+      const pointsAt = referencedKey(ref, child.props);
+      const parentKey = ref.parentKeys.map((k) => (parent.props[k] ?? null) as KeyValue);
+      if (!pointsAt || canonicalKey(pointsAt) !== canonicalKey(parentKey)) throw new PersoniumError('PR404-OD-0002');
+      const childSet = this.options.sets.get(ref.role === 'parent' ? nav.target : set.name)!;
+      // An ExtRole can't exist without its Relation: the reference is required, so it can only be moved.
+      const firstProp = ref.childProps[0]!;
+      if (childSet.properties.find((p) => p.name === firstProp)?.nullable === false) {
+        throw new PersoniumError('PR400-OD-0009', [firstProp]);
+      }
+      try {
+        const updated = await repointChild(store, childSet, child, ref, null);
+        return ref.role === 'parent' ? source : updated;
+      } catch (err) {
+        throw translateStoreError(err);
+      }
+    }
+    const [from, to] = nav.side === 'from' ? [source, other] : [other, source];
+    if (!(await store.unlink(nav.association, from.id, to.id))) throw new PersoniumError('PR404-OD-0002');
+    return source;
   }
 
   /** Adds one link, honouring the multiplicity of both ends of the association. */
@@ -273,6 +370,18 @@ export class ODataService {
     nav: NavigationDef,
     other: StoredEntity,
   ): Promise<void> {
+    if (nav.reference) {
+      const [parent, child] = nav.reference.role === 'parent' ? [source, other] : [other, source];
+      const childSet = this.options.sets.get(nav.reference.role === 'parent' ? nav.target : set.name)!;
+      if (referencedKey(nav.reference, child.props)) throw new PersoniumError('PR409-OD-0002');
+      const parentKey = nav.reference.parentKeys.map((k) => (parent.props[k] ?? null) as KeyValue);
+      try {
+        await repointChild(store, childSet, child, nav.reference, parentKey);
+      } catch (err) {
+        throw translateStoreError(err);
+      }
+      return;
+    }
     const [from, to] = nav.side === 'from' ? [source, other] : [other, source];
     const reverse = this.options.sets
       .get(nav.target)
@@ -335,13 +444,12 @@ export class ODataService {
     const json = entityToJson(this.options.serviceRoot, set, entity, select);
     for (const nav of expand) {
       const target = this.options.sets.get(nav.target)!;
-      const related = await this.store.query(this.options.scope, target.name, {
+      const related = await this.queryRelated(entity, nav, target, {
         top: expandLimit,
         skip: 0,
         count: false,
         // apiref 405: expanded entities come newest first.
         orderBy: [{ expr: sql.ref('published'), direction: 'desc' }],
-        linkedTo: { id: entity.id, name: nav.association, direction: nav.side },
       });
       const items = related.entities.map((e) => entityToJson(this.options.serviceRoot, target, e));
       json[nav.name] = nav.multiplicity === '*' ? items : (items[0] ?? null);

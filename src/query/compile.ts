@@ -289,3 +289,13 @@ export function compileOrderBy(keys: OrderKey[], resolver: Resolver, dialect: Di
   }
   return terms;
 }
+
+/**
+ * `props.name = value` (or `IS NULL` for null) on a JSON document column: how the engine finds the
+ * children of a property-carried association (Roles whose `_Box.Name` names a Box).
+ */
+export function jsonStringEquals(column: string, name: string, value: string | null, dialect: Dialect): Expression<SqlBool> {
+  if (!SAFE_SEGMENT.test(name)) throw new Error(`unsafe property name ${name}`);
+  const read = rawValue({ kind: 'json', column, path: [name] }, dialect);
+  return value === null ? sql<SqlBool>`${read} is null` : sql<SqlBool>`${read} = ${value}`;
+}
