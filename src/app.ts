@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { KuraConfig } from './config.js';
 import { createHttp, refuseOtherMethods } from './http/lifecycle.js';
 import { HttpMetrics } from './http/metrics.js';
+import { PasswordHasher } from './personium/auth/passwords.js';
+import { cellRoutes } from './personium/cell/routes.js';
 import { unitRoutes } from './personium/unit/routes.js';
 import { openDatabase, type OpenDatabase } from './store/database.js';
 import { EntityStore } from './store/entity-store.js';
@@ -9,6 +11,7 @@ import { EntityStore } from './store/entity-store.js';
 export interface KuraApp {
   http: FastifyInstance;
   database: OpenDatabase;
+  store: EntityStore;
   /** Stops accepting requests, lets in-flight ones finish, then closes the database. */
   close(): Promise<void>;
 }
@@ -41,13 +44,16 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   refuseOtherMethods(http, '/__status', ['GET']);
   refuseOtherMethods(http, '/__metrics', ['GET']);
 
+  const passwords = new PasswordHasher(config.scrypt);
   await http.register(unitRoutes, { config, store });
+  await http.register(cellRoutes, { config, store, passwords });
   await http.ready();
 
   let closing: Promise<void> | undefined;
   return {
     http,
     database,
+    store,
     close() {
       closing ??= http.close().then(() => database.close());
       return closing;

@@ -19,6 +19,30 @@ export interface KuraConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Request body limit for OData/JSON endpoints (apiref 003 names no figure; 1 MiB fits any control object). */
   bodyLimit: number;
+  /** scrypt cost for account passwords; the default is one of OWASP's equivalent settings. */
+  scrypt: ScryptParams;
+  auth: AuthSettings;
+}
+
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+export interface AuthSettings {
+  /** OAuth 2.0 password grant (ROPC); the Security BCP says not to use it — kept on for Personium compatibility. */
+  passwordGrant: boolean;
+  /** Implicit flow at `__authz` (response_type=token); same reasoning as the password grant. */
+  implicitFlow: boolean;
+  /** Consecutive password failures after which an account is locked; 0 disables locking. */
+  lockCount: number;
+  /** How long a locked account stays locked, in seconds. */
+  lockSeconds: number;
+  /** Cell URLs whose accounts are unit users (Unit-User.md); their tokens administer this unit. */
+  unitUserCells: string[];
+  /** Whether outbound fetches (other units' `__certs`) may reach private and link-local addresses. */
+  outboundAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -70,6 +94,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
   const logLevel = (env.KURA_LOG_LEVEL || 'info') as KuraConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`KURA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const scrypt = parseScrypt(env.KURA_PASSWORD_SCRYPT, problems);
+  const auth: AuthSettings = {
+    passwordGrant: parseBoolVar('KURA_PASSWORD_GRANT', env.KURA_PASSWORD_GRANT, true, problems),
+    implicitFlow: parseBoolVar('KURA_IMPLICIT_FLOW', env.KURA_IMPLICIT_FLOW, true, problems),
+    lockCount: parseIntVar('KURA_AUTH_LOCK_COUNT', env.KURA_AUTH_LOCK_COUNT, 5, 0, 1000, problems),
+    lockSeconds: parseIntVar('KURA_AUTH_LOCK_SECONDS', env.KURA_AUTH_LOCK_SECONDS, 600, 1, 86400 * 365, problems),
+    unitUserCells: parseUrlList('KURA_UNIT_USER_CELLS', env.KURA_UNIT_USER_CELLS, problems),
+    outboundAllowPrivate: parseBoolVar('KURA_OUTBOUND_ALLOW_PRIVATE', env.KURA_OUTBOUND_ALLOW_PRIVATE, false, problems),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -82,6 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     cellUrlMode,
     logLevel,
     bodyLimit,
+    scrypt,
+    auth,
   };
 }
 
@@ -101,6 +137,43 @@ function parseIntVar(
   const n = Number(raw);
   if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function parseBoolVar(name: string, raw: string | undefined, fallback: boolean, problems: string[]): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(true|1|on|yes)$/i.test(raw)) return true;
+  if (/^(false|0|off|no)$/i.test(raw)) return false;
+  problems.push(`${name} must be true or false, got "${raw}"`);
+  return fallback;
+}
+
+/** `N,r,p`, e.g. `16384,8,5`; N a power of two. */
+function parseScrypt(raw: string | undefined, problems: string[]): ScryptParams {
+  const fallback = { N: 16384, r: 8, p: 5 };
+  if (raw === undefined || raw === '') return fallback;
+  const m = /^(\d+),(\d+),(\d+)$/.exec(raw);
+  const [N, r, p] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+  if (!m || N < 2 || (N & (N - 1)) !== 0 || N > 2 ** 20 || r < 1 || r > 32 || p < 1 || p > 16) {
+    problems.push(`KURA_PASSWORD_SCRYPT must be "N,r,p" with N a power of two ≤ 2^20, r 1–32, p 1–16, got "${raw}"`);
+    return fallback;
+  }
+  return { N, r, p };
+}
+
+/** Comma-separated http(s) URLs, each normalised to end with a slash (cell URLs). */
+function parseUrlList(name: string, raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const out: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    try {
+      const u = new URL(item);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      out.push(u.href.endsWith('/') ? u.href : `${u.href}/`);
+    } catch {
+      problems.push(`${name} must list http(s) URLs separated by commas, got "${item}"`);
+    }
+  }
+  return out;
 }
 
 function redact(url: string): string {

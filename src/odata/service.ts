@@ -48,13 +48,22 @@ export interface ODataRequest {
 /** What a hook sees of the write it takes part in: the transaction's store and the request. */
 export interface WriteContext {
   store: EntityStore;
+  /** Where the service's entities live (the cell of a control object). */
+  scope: Scope;
   header(name: string): string | undefined;
+  /** What the set's `prepare` hook returned for this request. */
+  prepared: unknown;
 }
 
 /** Per-set rules a service adds on top of the generic engine (e.g. "a Cell with content can't be deleted"). */
 export interface EntitySetHooks {
   /** Runs inside the delete transaction; throw to refuse. */
   beforeDelete?(entity: StoredEntity, store: EntityStore): Promise<void>;
+  /**
+   * Runs before the write transaction starts, for slow work that must not hold it (hashing a
+   * password); throw to refuse. The result reaches the other hooks as `ctx.prepared`.
+   */
+  prepare?(mode: 'create' | 'replace' | 'merge', header: (name: string) => string | undefined): Promise<unknown>;
   /** Runs inside the write transaction before create/replace/merge is stored; may normalise or refuse. */
   beforeWrite?(props: Record<string, unknown>, current: StoredEntity | undefined, ctx: WriteContext): Promise<void> | void;
   /** Runs inside the write transaction after the entity is stored (side tables such as credentials). */
@@ -159,8 +168,14 @@ export class ODataService {
 
   private async create(set: EntitySetDescriptor, req: ODataRequest): Promise<ODataResponse> {
     const props = readEntityBody(set, parseJsonObject(req.body), 'create');
-    const entity = await this.store.withTransaction((store) => this.insertChecked(set, props, store, req));
+    const prepared = await this.prepare(set, 'create', req);
+    const entity = await this.store.withTransaction((store) => this.insertChecked(set, props, store, req, prepared));
     return this.created(set, entity);
+  }
+
+  private prepare(set: EntitySetDescriptor, mode: 'create' | 'replace' | 'merge', req: ODataRequest): Promise<unknown> {
+    const prepare = this.options.hooks?.[set.name]?.prepare;
+    return prepare ? prepare(mode, req.header ?? NO_HEADERS) : Promise.resolve(undefined);
   }
 
   /** Insert with every rule: hooks, references to existing parents, side tables. */
@@ -169,9 +184,10 @@ export class ODataService {
     props: Record<string, unknown>,
     store: EntityStore,
     req: ODataRequest,
+    prepared: unknown,
   ): Promise<StoredEntity> {
     const hooks = this.options.hooks?.[set.name];
-    const ctx: WriteContext = { store, header: req.header ?? NO_HEADERS };
+    const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared };
     await hooks?.beforeWrite?.(props, undefined, ctx);
     await assertReferencesExist(store, this.options.scope, set, this.options.sets, props);
     const entity = await this.insert(set, props, store);
@@ -187,11 +203,12 @@ export class ODataService {
   ): Promise<ODataResponse> {
     const sent = readEntityBody(set, parseJsonObject(req.body), mode);
     const hooks = this.options.hooks?.[set.name];
+    const prepared = await this.prepare(set, mode, req);
     return this.store.withTransaction(async (store) => {
       const current = await this.mustGet(set, key, store);
       checkIfMatch(req.ifMatch, current.version, current.updated);
       const props = mode === 'merge' ? { ...current.props, ...sent } : sent;
-      const ctx: WriteContext = { store, header: req.header ?? NO_HEADERS };
+      const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared };
       await hooks?.beforeWrite?.(props, current, ctx);
       await assertReferencesExist(store, this.options.scope, set, this.options.sets, props);
       try {
@@ -273,16 +290,17 @@ export class ODataService {
     req: ODataRequest,
   ): Promise<ODataResponse> {
     const props = readEntityBody(target, parseJsonObject(req.body), 'create');
+    const prepared = await this.prepare(target, 'create', req);
     const entity = await this.store.withTransaction(async (store) => {
       const source = await this.mustGet(set, key, store);
       const ref = nav.reference;
       if (ref?.role === 'parent') {
         // The new child points at the source through its own properties (apiref 265: POST Box('b')/_Role).
         ref.childProps.forEach((p, i) => (props[p] = source.props[ref.parentKeys[i]!] ?? null));
-        return this.insertChecked(target, props, store, req);
+        return this.insertChecked(target, props, store, req, prepared);
       }
       if (ref && referencedKey(ref, source.props)) throw new PersoniumError('PR409-OD-0002');
-      const created = await this.insertChecked(target, props, store, req);
+      const created = await this.insertChecked(target, props, store, req, prepared);
       await this.addLink(store, set, source, nav, created);
       return created;
     });

@@ -91,6 +91,11 @@ export class EntityStore {
     return (this.db as Kysely<Database>).transaction().execute(bound);
   }
 
+  /** Sibling stores (auth state) share this store's connection or transaction through it. */
+  get executor(): Db {
+    return this.db;
+  }
+
   async get(scope: Scope, entitySet: string, key: string): Promise<StoredEntity | undefined> {
     // The hottest query kura runs: compiled once per dialect, then only the parameters change.
     const text = (GET_BY_KEY_SQL[this.dialect] ??= this.db

@@ -31,7 +31,42 @@ export interface LinksTable {
   created: number;
 }
 
+export interface AccountSecretsTable {
+  account_id: string;
+  password_hash: string;
+  changed: number;
+}
+
+export interface AuthHistoryTable {
+  account_id: string;
+  last_authenticated: number | null;
+  failed_count: number;
+  last_failure: number | null;
+  locked_until: number | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  cell_id: string;
+  /** Account entity id for cell-local users, the issuer's subject URL for trans-cell ones. */
+  subject: string;
+  family: string;
+  used: number;
+  expires: number;
+}
+
+export interface AuthCodesTable {
+  code: string;
+  cell_id: string;
+  payload: string;
+  expires: number;
+}
+
 export interface Database {
   entities: EntitiesTable;
   links: LinksTable;
+  account_secrets: AccountSecretsTable;
+  auth_history: AuthHistoryTable;
+  refresh_tokens: RefreshTokensTable;
+  auth_codes: AuthCodesTable;
 }

@@ -62,6 +62,8 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     KURA_MASTER_TOKEN: MASTER_TOKEN,
     KURA_UNIT_URL: 'http://unit.test/',
     KURA_LOG_LEVEL: 'silent',
+    // Cheap password hashing: tests create many accounts; the production cost is in the bench.
+    KURA_PASSWORD_SCRYPT: '1024,8,1',
     ...storage.env,
     ...env,
   });
