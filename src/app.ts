@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { KuraConfig } from './config.js';
 import { createHttp, refuseOtherMethods } from './http/lifecycle.js';
 import { HttpMetrics } from './http/metrics.js';
+import { IssuerKeys } from './personium/auth/issuer-keys.js';
+import { loadOrCreateUnitKeys } from './personium/auth/keys.js';
+import { OutboundClient } from './personium/auth/outbound.js';
 import { PasswordHasher } from './personium/auth/passwords.js';
+import { PrincipalResolver } from './personium/auth/principal.js';
+import { RoleResolver } from './personium/auth/roles.js';
+import { TokenCodec } from './personium/auth/tokens.js';
+import { localCellName } from './personium/cell-url.js';
 import { cellRoutes } from './personium/cell/routes.js';
 import { unitRoutes } from './personium/unit/routes.js';
 import { openDatabase, type OpenDatabase } from './store/database.js';
@@ -29,7 +36,23 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   });
   const store = new EntityStore(database.db, database.dialect);
   const metrics = new HttpMetrics();
-  const http = await createHttp({ config, metrics });
+  const keys = await loadOrCreateUnitKeys(config.dataDir);
+  const codec = new TokenCodec(keys);
+  const outbound = new OutboundClient({
+    allowPrivate: config.auth.outboundAllowPrivate,
+    trustedHosts: [new URL(config.unitUrl).host],
+  });
+  const isLocalCell = (url: string) => localCellName(config.unitUrl, config.cellUrlMode, url) !== undefined;
+  const issuerKeys = new IssuerKeys(keys, isLocalCell, outbound);
+  const principals = new PrincipalResolver({
+    unitUrl: config.unitUrl,
+    masterToken: config.masterToken,
+    unitUserIssuers: config.auth.unitUserCells,
+    codec,
+    issuerKeys,
+  });
+  const roles = new RoleResolver(store, config.unitUrl, config.cellUrlMode);
+  const http = await createHttp({ config, metrics, principals });
 
   http.get('/__status', { config: { privilege: 'none' } }, async (_req, reply) => {
     const ok = await database.ping();
@@ -46,7 +69,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
 
   const passwords = new PasswordHasher(config.scrypt);
   await http.register(unitRoutes, { config, store });
-  await http.register(cellRoutes, { config, store, passwords });
+  await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals } });
   await http.ready();
 
   let closing: Promise<void> | undefined;

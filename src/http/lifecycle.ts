@@ -14,8 +14,8 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import compress from '@fastify/compress';
 import type { KuraConfig } from '../config.js';
 import { PersoniumError } from '../core/errors/personium-error.js';
-import { authorize, type Privilege } from '../personium/auth/policy.js';
-import { resolvePrincipal, type Principal } from '../personium/auth/principal.js';
+import { authorize, isCellPrivilege, type Privilege } from '../personium/auth/policy.js';
+import type { Principal, PrincipalResolver } from '../personium/auth/principal.js';
 import { renderPersoniumError } from '../personium/http/error-renderer.js';
 import { corsHeaders, preflightHeaders } from './cors.js';
 import { applyOverrides } from './method-override.js';
@@ -40,6 +40,21 @@ declare module 'node:http' {
   }
 }
 
+/**
+ * Records who is calling and decides unit-level privileges. Cell-level privileges need the cell,
+ * its ACL and the caller's roles in it: the cell routes decide those once the cell is loaded.
+ */
+function admit(req: FastifyRequest, principal: Principal, privilege: Privilege): Error | undefined {
+  req.principal = principal;
+  if (isCellPrivilege(privilege)) return undefined;
+  try {
+    authorize(principal, privilege);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
 /** Personium API version kura follows (the seed API index, v1.7.21). */
 export const PERSONIUM_VERSION = '1.7.21';
 
@@ -51,9 +66,10 @@ const EXTRA_METHODS: [string, boolean][] = [
 export interface LifecycleOptions {
   config: KuraConfig;
   metrics: HttpMetrics;
+  principals: PrincipalResolver;
 }
 
-export async function createHttp({ config, metrics }: LifecycleOptions): Promise<FastifyInstance> {
+export async function createHttp({ config, metrics, principals }: LifecycleOptions): Promise<FastifyInstance> {
   const unitHost = new URL(config.unitUrl).host.toLowerCase();
   const app = Fastify({
     logger: { level: config.logLevel },
@@ -106,13 +122,14 @@ export async function createHttp({ config, metrics }: LifecycleOptions): Promise
       return done(new PersoniumError('PR400-EV-0002'));
     }
     if (req.raw.kuraBadOverride) return done(new PersoniumError('PR400-OD-0041', ['X-Override', 'malformed']));
-    try {
-      req.principal = resolvePrincipal(req.headers.authorization, config.masterToken);
-      authorize(req.principal, req.routeOptions.config.privilege ?? 'none');
-    } catch (err) {
-      return done(err as Error);
-    }
-    done();
+    const privilege = req.routeOptions.config.privilege ?? 'none';
+    const unitUser = req.headers['x-personium-unit-user'];
+    const quick = principals.quick(req.headers.authorization, typeof unitUser === 'string' ? unitUser : undefined);
+    if (quick) return done(admit(req, quick, privilege));
+    principals.resolve(req.headers.authorization!).then(
+      (principal) => done(admit(req, principal, privilege)),
+      (err: Error) => done(err),
+    );
   });
 
   app.addHook('onResponse', (req, reply, done) => {

@@ -207,7 +207,8 @@ export class ODataService {
     return this.store.withTransaction(async (store) => {
       const current = await this.mustGet(set, key, store);
       checkIfMatch(req.ifMatch, current.version, current.updated);
-      const props = mode === 'merge' ? { ...current.props, ...sent } : sent;
+      // Server-owned `__` properties (a Cell's owner) are invisible to clients and survive a PUT.
+      const props = mode === 'merge' ? { ...current.props, ...sent } : { ...serverOwned(current.props), ...sent };
       const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared };
       await hooks?.beforeWrite?.(props, current, ctx);
       await assertReferencesExist(store, this.options.scope, set, this.options.sets, props);
@@ -474,6 +475,12 @@ export class ODataService {
     }
     return json;
   }
+}
+
+function serverOwned(props: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(props)) if (name.startsWith('__')) kept[name] = value;
+  return kept;
 }
 
 function translateStoreError(err: unknown): unknown {

@@ -294,7 +294,7 @@ for (const backend of backends) {
     describe('authentication at unit level', () => {
       const cases: [string, Record<string, string>, number, string][] = [
         ['no token', {}, 401, 'PR401-AU-0001'],
-        ['another bearer token', { authorization: 'Bearer not-the-master' }, 403, 'PR403-AU-0001'],
+        ['a bearer token kura never issued', { authorization: 'Bearer not-the-master' }, 401, 'PR401-AU-0006'],
         ['basic credentials', { authorization: 'Basic dXNlcjpwYXNz' }, 401, 'PR401-AU-0003'],
       ];
       for (const [name, headers, status, code] of cases) {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KuraConfig } from '../../config.js';
 import { PersoniumError } from '../../core/errors/personium-error.js';
 import { SUPPORTED_METHODS } from '../../http/cors.js';
@@ -10,12 +10,35 @@ import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/
 import { findCell } from '../unit/cells.js';
 import { cellCtlHooks } from './ctl-hooks.js';
 import { cellCtlSets } from './ctl-sets.js';
+import type { IssuerKeys } from '../auth/issuer-keys.js';
+import type { UnitKeys } from '../auth/keys.js';
 import type { PasswordHasher } from '../auth/passwords.js';
+import { authorize, isCellPrivilege, type CellContext, type CellPrivilege } from '../auth/policy.js';
+import type { PrincipalResolver } from '../auth/principal.js';
+import type { HeldRole, RoleResolver } from '../auth/roles.js';
+import type { TokenCodec } from '../auth/tokens.js';
+
+/** The authentication services the cell-level endpoints share. */
+export interface CellAuth {
+  passwords: PasswordHasher;
+  codec: TokenCodec;
+  keys: UnitKeys;
+  issuerKeys: IssuerKeys;
+  roles: RoleResolver;
+  principals: PrincipalResolver;
+}
 
 export interface CellRoutesOptions {
   config: KuraConfig;
   store: EntityStore;
-  passwords: PasswordHasher;
+  auth: CellAuth;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The cell a cell-level route addresses, loaded once by the cell plugin. */
+    cell: StoredEntity;
+  }
 }
 
 const ODATA_METHODS = SUPPORTED_METHODS.filter((m) => m !== 'OPTIONS' && m !== 'HEAD');
@@ -33,13 +56,22 @@ export async function requestedCell(
 }
 
 /** Cell-level Personium API: cell root and metadata (200, 296) and the control objects (201–266, 2AB–2B0). */
-export async function cellRoutes(app: FastifyInstance, { config, store, passwords }: CellRoutesOptions): Promise<void> {
-  const hooks = cellCtlHooks(passwords);
+export async function cellRoutes(app: FastifyInstance, { config, store, auth }: CellRoutesOptions): Promise<void> {
+  const hooks = cellCtlHooks(auth.passwords);
+  app.decorateRequest('cell', null as never);
+
+  // Every route here addresses a cell: load it once, then let the policy decide with its context.
+  app.addHook('preHandler', async (req) => {
+    const r = req as FastifyRequest<{ Params: { cell: string } }>;
+    r.cell = await requestedCell(r, store, config);
+    const privilege = req.routeOptions.config.privilege ?? 'none';
+    if (isCellPrivilege(privilege)) authorize(req.principal, privilege, await cellContext(req, config, auth.roles));
+  });
 
   // apiref 296 (Accept: application/json) and 200 (HTML otherwise).
   for (const url of ['/:cell/', '/:cell']) {
     app.get<{ Params: { cell: string } }>(url, { config: { privilege: 'none' } }, async (req, reply) => {
-      const cell = await requestedCell(req, store, config);
+      const cell = req.cell;
       const name = cell.props.Name as string;
       const url = cellUrl(config.unitUrl, config.cellUrlMode, name);
       if (prefersJson(headerValue(req, 'accept'))) {
@@ -54,12 +86,8 @@ export async function cellRoutes(app: FastifyInstance, { config, store, password
     });
   }
 
-  app.route<{ Params: { cell: string } }>({
-    method: ODATA_METHODS as unknown as string[],
-    url: '/:cell/__ctl/*',
-    config: { privilege: 'unit-user' },
-    handler: async (req, reply) => {
-      const cell = await requestedCell(req, store, config);
+  const ctlHandler = async (req: FastifyRequest<{ Params: { cell: string } }>, reply: FastifyReply) => {
+      const cell = req.cell;
       const root = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
       const service = new ODataService({
         store,
@@ -78,9 +106,48 @@ export async function cellRoutes(app: FastifyInstance, { config, store, password
         ifMatch: headerValue(req, 'if-match'),
         header: (name) => headerValue(req, name),
       });
+      // Role grants may have changed: drop what was resolved for this cell.
+      if (req.method !== 'GET') auth.roles.invalidate(cell.id);
       return sendOData(reply, res);
-    },
-  });
+  };
+  // apiref 201–266: reading control objects needs auth-read, changing them auth (apiref 006).
+  for (const [methods, privilege] of [
+    [['GET'], 'auth-read'],
+    [ODATA_METHODS.filter((m) => m !== 'GET'), 'auth'],
+  ] as const) {
+    app.route<{ Params: { cell: string } }>({
+      method: methods as unknown as string[],
+      url: '/:cell/__ctl/*',
+      config: { privilege: privilege as CellPrivilege },
+      handler: ctlHandler,
+    });
+  }
+}
+
+/** What the policy needs to know of the addressed cell for this caller. */
+export async function cellContext(req: FastifyRequest, config: KuraConfig, roles: RoleResolver): Promise<CellContext> {
+  const cell = req.cell;
+  const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
+  const p = req.principal;
+  let held: HeldRole[] = [];
+  if (p.kind === 'cell-user' && p.claims.aud === url) held = await roles.rolesOf(cell, p.claims, p.via);
+  return { url, owner: cellOwner(cell), roles: held, acl: cellAcl(cell) };
+}
+
+export function cellOwner(cell: StoredEntity): string | undefined {
+  return typeof cell.props.__owner === 'string' ? cell.props.__owner : undefined;
+}
+
+/** The cell's ACL as role URL → privileges (stored by the ACL method, issue 4). */
+function cellAcl(cell: StoredEntity): Map<string, Set<CellPrivilege>> {
+  const acl = new Map<string, Set<CellPrivilege>>();
+  const stored = cell.props.__acl;
+  if (stored && typeof stored === 'object') {
+    for (const [role, privileges] of Object.entries(stored as Record<string, unknown>)) {
+      if (Array.isArray(privileges)) acl.set(role, new Set(privileges as CellPrivilege[]));
+    }
+  }
+  return acl;
 }
 
 /** apiref 296 needs `Accept: application/json`; anything else (browsers) gets the cell root page of 200. */
