@@ -3,7 +3,10 @@ import type { AuthHistoryTable, Database } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export type AuthHistory = Pick<AuthHistoryTable, 'last_authenticated' | 'failed_count' | 'last_failure' | 'locked_until'>;
+export type AuthHistory = Pick<
+  AuthHistoryTable,
+  'last_authenticated' | 'failed_count' | 'lock_failures' | 'last_failure' | 'locked_until'
+>;
 
 export interface RefreshRecord {
   id: string;
@@ -37,12 +40,13 @@ export class AuthStore {
   async history(accountId: string): Promise<AuthHistory> {
     const row = await this.db
       .selectFrom('auth_history')
-      .select(['last_authenticated', 'failed_count', 'last_failure', 'locked_until'])
+      .select(['last_authenticated', 'failed_count', 'lock_failures', 'last_failure', 'locked_until'])
       .where('account_id', '=', accountId)
       .executeTakeFirst();
     return {
       last_authenticated: row?.last_authenticated == null ? null : Number(row.last_authenticated),
       failed_count: Number(row?.failed_count ?? 0),
+      lock_failures: Number(row?.lock_failures ?? 0),
       last_failure: row?.last_failure == null ? null : Number(row.last_failure),
       locked_until: row?.locked_until == null ? null : Number(row.locked_until),
     };

@@ -41,6 +41,7 @@ export interface AuthHistoryTable {
   account_id: string;
   last_authenticated: number | null;
   failed_count: number;
+  lock_failures: number;
   last_failure: number | null;
   locked_until: number | null;
 }

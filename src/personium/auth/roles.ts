@@ -38,7 +38,7 @@ export class RoleResolver {
   }
 
   async rolesOf(cell: StoredEntity, claims: TokenClaims, via: 'local' | 'trans-cell'): Promise<HeldRole[]> {
-    const key = `${cell.id}|${via}|${claims.sub}|${claims.iss}|${claims.aid ?? ''}|${(claims.roles ?? []).join(' ')}`;
+    const key = `${cell.id}|${via}|${claims.sub}|${claims.orig ?? claims.iss}|${claims.aid ?? ''}|${(claims.roles ?? []).join(' ')}`;
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.roles;
     const roles = await this.resolve(cell, claims);
@@ -56,7 +56,7 @@ export class RoleResolver {
     if (claims.aid !== undefined && claims.iss === root) {
       add(await this.linked(scope, 'Role', claims.aid, 'Account-Role', 'from'));
     } else {
-      const extCell = await this.extCellFor(scope, claims.iss);
+      const extCell = await this.extCellFor(scope, claims.orig ?? claims.iss);
       if (extCell) {
         add(await this.linked(scope, 'Role', extCell.id, 'ExtCell-Role', 'from'));
         const relations = await this.linked(scope, 'Relation', extCell.id, 'ExtCell-Relation', 'from');

@@ -17,11 +17,11 @@ import { SIGNING_ALG, type UnitKeys } from './keys.js';
  * key opens them (Personium's AA~/RA~ naming is kept so logs read familiar).
  *
  * - `AA~` cell-local access token, `RA~` refresh token, `AP~` password-change token,
- *   `AU~` unit-local unit user token (p_owner), `AC~` authorization code: encrypted with the
+ *   `AU~` unit-local unit user token (p_owner), `CK~` p_cookie cookie value: encrypted with the
  *   unit's secret (dir + A256GCM, authenticated), readable by this unit only.
  * - trans-cell tokens: RS256-signed JWTs, verifiable by any unit with the issuer's `__certs`.
  */
-export type SealedKind = 'AA' | 'RA' | 'AP' | 'AU' | 'AC';
+export type SealedKind = 'AA' | 'RA' | 'AP' | 'AU' | 'CK';
 
 /** Who a token speaks for and with what, common to every kind. */
 export interface TokenClaims {
@@ -44,6 +44,8 @@ export interface TokenClaims {
   family?: string;
   /** Account entity id, for tokens of a local account. */
   aid?: string;
+  /** For a local token exchanged from a trans-cell token: that token's issuer (roles come through its ExtCell). */
+  orig?: string;
   /** Extra data (authorization codes carry their request). */
   data?: Record<string, unknown>;
 }
@@ -58,7 +60,7 @@ export class TokenError extends Error {
 
 export type OpenedToken = { kind: SealedKind; claims: TokenClaims } | { kind: 'TC'; claims: TokenClaims };
 
-const SEALED_PREFIX = /^(AA|RA|AP|AU|AC)~/;
+const SEALED_PREFIX = /^(AA|RA|AP|AU|CK)~/;
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 

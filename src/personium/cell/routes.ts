@@ -8,6 +8,7 @@ import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { cellUrl } from '../cell-url.js';
 import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
 import { findCell } from '../unit/cells.js';
+import { authRoutes } from './auth-routes.js';
 import { cellCtlHooks } from './ctl-hooks.js';
 import { cellCtlSets } from './ctl-sets.js';
 import type { IssuerKeys } from '../auth/issuer-keys.js';
@@ -67,6 +68,8 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth }: 
     const privilege = req.routeOptions.config.privilege ?? 'none';
     if (isCellPrivilege(privilege)) authorize(req.principal, privilege, await cellContext(req, config, auth.roles));
   });
+
+  await authRoutes(app, { config, store, auth });
 
   // apiref 296 (Accept: application/json) and 200 (HTML otherwise).
   for (const url of ['/:cell/', '/:cell']) {

@@ -21,6 +21,8 @@ export function authMigration(): Migration {
         .addColumn('account_id', 'text', (c) => c.primaryKey().references('entities.id').onDelete('cascade'))
         .addColumn('last_authenticated', 'bigint')
         .addColumn('failed_count', 'integer', (c) => c.notNull())
+        // Consecutive failures towards the account lock; counted even where history is not recorded.
+        .addColumn('lock_failures', 'integer', (c) => c.notNull())
         .addColumn('last_failure', 'bigint')
         .addColumn('locked_until', 'bigint')
         .execute();
