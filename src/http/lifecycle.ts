@@ -125,6 +125,17 @@ export async function createHttp({ config, metrics, principals }: LifecycleOptio
     const privilege = req.routeOptions.config.privilege ?? 'none';
     const unitUser = req.headers['x-personium-unit-user'];
     const quick = principals.quick(req.headers.authorization, typeof unitUser === 'string' ? unitUser : undefined);
+    if (quick?.kind === 'anonymous') {
+      const peer = (req.query as Record<string, unknown>).p_cookie_peer;
+      const cookie = req.headers.cookie;
+      if (typeof peer === 'string' && peer !== '' && cookie) {
+        principals.fromCookie(cookie, peer).then(
+          (principal) => done(admit(req, principal, privilege)),
+          (err: Error) => done(err),
+        );
+        return;
+      }
+    }
     if (quick) return done(admit(req, quick, privilege));
     principals.resolve(req.headers.authorization!).then(
       (principal) => done(admit(req, principal, privilege)),

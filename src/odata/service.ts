@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import { PersoniumError } from '../core/errors/personium-error.js';
 import {
   DuplicateKeyError,
@@ -53,6 +53,8 @@ export interface WriteContext {
   header(name: string): string | undefined;
   /** What the set's `prepare` hook returned for this request. */
   prepared: unknown;
+  /** ODataServiceOptions.caller */
+  caller: unknown;
 }
 
 /** Per-set rules a service adds on top of the generic engine (e.g. "a Cell with content can't be deleted"). */
@@ -79,6 +81,19 @@ export interface ODataServiceOptions {
   serviceRoot: string;
   sets: ReadonlyMap<string, EntitySetDescriptor>;
   hooks?: Readonly<Record<string, EntitySetHooks>>;
+  /** Narrows what the caller sees of one set (a unit user sees only the cells it owns). */
+  restriction?: Restriction;
+  /** Passed to hooks as `ctx.caller` (who is writing, e.g. the owner a new Cell gets). */
+  caller?: unknown;
+}
+
+export interface Restriction {
+  set: string;
+  /** Lists include only what this matches. */
+  where: Expression<SqlBool>;
+  /** Addressing an entity outside the restriction raises `error` (it exists, but not for this caller). */
+  allows(entity: StoredEntity): boolean;
+  error: () => Error;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', dataserviceversion: '2.0' } as const;
@@ -136,8 +151,10 @@ export class ODataService {
   private async list(set: EntitySetDescriptor, query: Record<string, string | undefined>): Promise<ODataResponse> {
     const opts = parseListOptions(query, set, this.dialect);
     if (opts.expand.length > EXPAND_NAVS_LIST) throw new PersoniumError('PR400-OD-0039');
+    const restriction = this.options.restriction?.set === set.name ? this.options.restriction : undefined;
+    const where = restriction ? (opts.where ? and(opts.where, restriction.where) : restriction.where) : opts.where;
     const result = await this.store.query(this.options.scope, set.name, {
-      where: opts.where,
+      where,
       orderBy: opts.orderBy,
       top: opts.top,
       skip: opts.skip,
@@ -187,7 +204,7 @@ export class ODataService {
     prepared: unknown,
   ): Promise<StoredEntity> {
     const hooks = this.options.hooks?.[set.name];
-    const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared };
+    const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared, caller: this.options.caller };
     await hooks?.beforeWrite?.(props, undefined, ctx);
     await assertReferencesExist(store, this.options.scope, set, this.options.sets, props);
     const entity = await this.insert(set, props, store);
@@ -209,7 +226,7 @@ export class ODataService {
       checkIfMatch(req.ifMatch, current.version, current.updated);
       // Server-owned `__` properties (a Cell's owner) are invisible to clients and survive a PUT.
       const props = mode === 'merge' ? { ...current.props, ...sent } : { ...serverOwned(current.props), ...sent };
-      const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared };
+      const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared, caller: this.options.caller };
       await hooks?.beforeWrite?.(props, current, ctx);
       await assertReferencesExist(store, this.options.scope, set, this.options.sets, props);
       try {
@@ -443,6 +460,8 @@ export class ODataService {
   private async mustGet(set: EntitySetDescriptor, key: KeyValue[], store = this.store): Promise<StoredEntity> {
     const entity = await store.get(this.options.scope, set.name, canonicalKey(key));
     if (!entity) throw new PersoniumError('PR404-OD-0002');
+    const restriction = this.options.restriction;
+    if (restriction?.set === set.name && !restriction.allows(entity)) throw restriction.error();
     return entity;
   }
 
@@ -475,6 +494,10 @@ export class ODataService {
     }
     return json;
   }
+}
+
+function and(a: Expression<SqlBool>, b: Expression<SqlBool>): Expression<SqlBool> {
+  return sql<SqlBool>`(${a}) and (${b})`;
 }
 
 function serverOwned(props: Record<string, unknown>): Record<string, unknown> {

@@ -83,6 +83,26 @@ export class PrincipalResolver {
     return principal;
   }
 
+  /**
+   * apiref 293 p_cookie: without an Authorization header, the `p_cookie` cookie together with the
+   * `p_cookie_peer` query parameter stands for the access token it was issued with.
+   */
+  async fromCookie(cookieHeader: string, peer: string): Promise<Principal> {
+    const value = /(?:^|;\s*)p_cookie=([^;]+)/.exec(cookieHeader)?.[1];
+    if (value === undefined || TokenCodec.kindOf(value) !== 'CK') return { kind: 'bad-token', code: 'PR401-AU-0006' };
+    try {
+      const { claims } = await this.options.codec.openSealed(value);
+      const data = claims.data as { peer?: unknown; token?: unknown } | undefined;
+      if (typeof data?.token !== 'string' || typeof data.peer !== 'string' || !constantTimeEquals(data.peer, peer)) {
+        return { kind: 'bad-token', code: 'PR401-AU-0006' };
+      }
+      return this.open(data.token);
+    } catch (err) {
+      if (err instanceof TokenError) return { kind: 'bad-token', code: BEARER_FAILURES[err.reason] };
+      throw err;
+    }
+  }
+
   /** Opens a bearer token into a principal (also used for cookie-carried tokens). */
   async open(token: string): Promise<Principal> {
     const kind = TokenCodec.kindOf(token);

@@ -97,7 +97,13 @@ export class TokenEndpoint {
     switch (grant) {
       case 'password': {
         if (!this.deps.settings.passwordGrant) throw new PersoniumError('PR400-AN-0001');
-        const { account, before } = await this.passwordLogin(req);
+        const { account, before } = await this.authenticate(
+          req.cell,
+          req.cellUrl,
+          required(params, 'username'),
+          required(params, 'password'),
+          req.remoteAddress,
+        );
         const subject: Subject = { sub: `${req.cellUrl}#${account.props.Name as string}`, account };
         const issued = await this.issue(req, subject, client, target, owner, lifetimes);
         issued.body.last_authenticated = before.last_authenticated;
@@ -127,10 +133,15 @@ export class TokenEndpoint {
    * refusal gives the same PR400-AN-0017 and costs one hash, so neither the body nor the timing
    * tells an attacker which check failed. Returns the history as it was before this login.
    */
-  private async passwordLogin(req: TokenRequest): Promise<{ account: StoredEntity; before: AuthHistory }> {
-    const username = required(req.params, 'username');
-    const password = required(req.params, 'password');
-    const scope: Scope = { cellId: req.cell.id, boxId: '', nodeId: '' };
+  async authenticate(
+    cell: StoredEntity,
+    cellUrl: string,
+    username: string,
+    password: string,
+    remoteAddress: string,
+  ): Promise<{ account: StoredEntity; before: AuthHistory }> {
+    const req = { cell, cellUrl, remoteAddress };
+    const scope: Scope = { cellId: cell.id, boxId: '', nodeId: '' };
     const account = await this.deps.store.get(scope, 'Account', username);
     const auth = new AuthStore(this.deps.store.executor);
     const types = String(account?.props.Type ?? 'basic').split(' ');
@@ -278,6 +289,19 @@ export class TokenEndpoint {
     if (!account || account.scope.cellId !== req.cell.id) throw new PersoniumError('PR400-AN-0019');
     const subject: Subject = { sub: `${req.cellUrl}#${account.props.Name as string}`, account };
     return this.issue(req, subject, client, target, false, lifetimes);
+  }
+
+  /** A cell-local access token for an account (the implicit flow of `__authz`). */
+  async localAccessToken(cellUrl: string, account: StoredEntity, schema: string | undefined, lifetime: number): Promise<string> {
+    const { token } = await this.deps.codec.seal('AA', {
+      iss: cellUrl,
+      sub: `${cellUrl}#${account.props.Name as string}`,
+      aud: cellUrl,
+      aid: account.id,
+      ...(schema ? { schema, confidential: false } : {}),
+      lifetime,
+    });
+    return token;
   }
 
   /** Issues the access token (cell-local, trans-cell or owner) and, except for p_owner, a refresh token. */

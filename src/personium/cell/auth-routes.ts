@@ -3,6 +3,7 @@ import type { KuraConfig } from '../../config.js';
 import { PersoniumError } from '../../core/errors/personium-error.js';
 import { AuthStore } from '../../store/auth-store.js';
 import type { EntityStore } from '../../store/entity-store.js';
+import { AuthzEndpoint, authzErrorPage } from '../auth/authz-endpoint.js';
 import { TokenEndpoint, TokenEndpointError } from '../auth/token-endpoint.js';
 import { cellUrl, resolveLocalUnitUrl } from '../cell-url.js';
 import { toClientError } from '../http/error-renderer.js';
@@ -66,6 +67,37 @@ export async function authRoutes(
     if (res.location) reply.header('location', res.location);
     return JSON.stringify(res.body);
   });
+
+  const authz = new AuthzEndpoint({ store, settings: config.auth, tokens, codec: auth.codec, passwords: auth.passwords });
+  // apiref 292 (GET: the login form) and 292p (POST: the form's answer).
+  for (const method of ['GET', 'POST'] as const) {
+    app.route<{ Params: { cell: string } }>({
+      method,
+      url: '/:cell/__authz',
+      config: { privilege: 'none' },
+      handler: async (req, reply) => {
+        const query = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+        const res = await authz.handle({
+          method,
+          cell: req.cell,
+          cellUrl: rootOf(req),
+          params: method === 'GET' ? query : formParams(req),
+          remoteAddress: req.ip,
+        });
+        reply.code(res.status).headers(res.headers);
+        return res.body === undefined ? reply.send() : res.body;
+      },
+    });
+  }
+  app.get<{ Params: { cell: string }; Querystring: { code?: string } }>(
+    '/:cell/__html/error',
+    { config: { privilege: 'none' } },
+    async (req, reply) => {
+      const res = authzErrorPage(typeof req.query.code === 'string' ? req.query.code : undefined);
+      reply.code(res.status).headers(res.headers);
+      return res.body;
+    },
+  );
 
   // apiref 298: the key trans-cell tokens of this unit's cells are signed with.
   app.get('/:cell/__certs', { config: { privilege: 'none' } }, async (_req, reply) => {

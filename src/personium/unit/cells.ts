@@ -5,6 +5,12 @@ import { cellSet } from './cell-set.js';
 
 /** Rules the Cell entity set adds to the generic engine. */
 export const cellHooks: EntitySetHooks = {
+  // Unit-User.md: a cell remembers the unit user that created it (hidden, never changes).
+  beforeWrite(props, current, ctx) {
+    if (current) return;
+    const owner = (ctx.caller as { owner?: string } | undefined)?.owner;
+    if (owner !== undefined) props.__owner = owner;
+  },
   // apiref 104: a cell that still holds boxes, accounts, roles, … can't be deleted (recursive delete is 105).
   async beforeDelete(cell: StoredEntity, store: EntityStore) {
     if (await store.cellHasContent(cell.id)) throw new PersoniumError('PR409-OD-0001');
@@ -16,10 +22,11 @@ export async function findCell(store: EntityStore, name: string): Promise<Stored
 }
 
 /** apiref 105: removes the cell and everything in it, in one transaction. */
-export async function deleteCellRecursively(store: EntityStore, name: string): Promise<void> {
+export async function deleteCellRecursively(store: EntityStore, name: string, onlyOwner?: string): Promise<void> {
   await store.withTransaction(async (trx) => {
     const cell = await findCell(trx, name);
     if (!cell) throw new PersoniumError('PR404-DV-0003');
+    if (onlyOwner !== undefined && cell.props.__owner !== onlyOwner) throw new PersoniumError('PR403-AU-0003');
     await trx.deleteCellContent(cell.id);
     await trx.delete(cell.id);
   });

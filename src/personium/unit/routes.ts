@@ -4,7 +4,9 @@ import { PersoniumError } from '../../core/errors/personium-error.js';
 import { SUPPORTED_METHODS } from '../../http/cors.js';
 import { refuseOtherMethods } from '../../http/lifecycle.js';
 import { parseResourcePath } from '../../odata/resource-path.js';
-import { ODataService } from '../../odata/service.js';
+import { ODataService, type Restriction } from '../../odata/service.js';
+import { jsonStringEquals, type Dialect } from '../../query/compile.js';
+import type { Principal } from '../auth/principal.js';
 import { UNIT_SCOPE, type EntityStore } from '../../store/entity-store.js';
 import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
 import { unitSets } from './cell-set.js';
@@ -29,7 +31,18 @@ const ODATA_METHODS = SUPPORTED_METHODS.filter((m) => m !== 'OPTIONS' && m !== '
 /** Unit-level Personium API: unit metadata, cross-domain policy, and the Cell entity set (apiref 100–107). */
 export async function unitRoutes(app: FastifyInstance, { config, store }: UnitRoutesOptions): Promise<void> {
   const serviceRoot = `${config.unitUrl}__ctl/`;
-  const cells = new ODataService({ store, scope: UNIT_SCOPE, serviceRoot, sets: unitSets, hooks: { Cell: cellHooks } });
+  const base = { store, scope: UNIT_SCOPE, serviceRoot, sets: unitSets, hooks: { Cell: cellHooks } };
+  const unrestricted = new ODataService(base);
+  /** Unit users other than unit admins see and manage only the cells they own (Unit-User.md). */
+  const serviceFor = (principal: Principal): ODataService => {
+    const acting = actingUnitUser(principal);
+    if (!acting) return unrestricted;
+    return new ODataService({
+      ...base,
+      caller: { owner: acting.name },
+      ...(acting.restricted ? { restriction: ownedBy(acting.name, store.dialect) } : {}),
+    });
+  };
 
   // apiref 107
   app.get('/', { config: { privilege: 'none' } }, async (req, reply) => {
@@ -54,7 +67,7 @@ export async function unitRoutes(app: FastifyInstance, { config, store }: UnitRo
     config: { privilege: 'unit-user' },
     handler: async (req, reply) => {
       const target = parseResourcePath(pathAfter(req, '/__ctl/'), unitSets);
-      const res = await cells.handle({
+      const res = await serviceFor(req.principal).handle({
         method: req.method,
         target,
         query: queryRecord(req),
@@ -73,10 +86,27 @@ export async function unitRoutes(app: FastifyInstance, { config, store }: UnitRo
       if (recursive?.toLowerCase() !== 'true') {
         throw new PersoniumError('PR412-MC-0001', ['X-Personium-Recursive']);
       }
-      await deleteCellRecursively(store, req.params.cell);
+      const acting = actingUnitUser(req.principal);
+      await deleteCellRecursively(store, req.params.cell, acting?.restricted ? acting.name : undefined);
       return reply.code(204).send();
     });
   }
+}
+
+/** The unit user a caller acts as, and whether that limits it to its own cells. */
+function actingUnitUser(p: Principal): { name: string; restricted: boolean } | undefined {
+  if (p.kind === 'unit-master') return p.unitUser === undefined ? undefined : { name: p.unitUser, restricted: true };
+  if (p.kind === 'unit-user') return { name: p.subject, restricted: !p.rights.unitAdmin };
+  return undefined;
+}
+
+function ownedBy(owner: string, dialect: Dialect): Restriction {
+  return {
+    set: 'Cell',
+    where: jsonStringEquals('props', '__owner', owner, dialect),
+    allows: (cell) => cell.props.__owner === owner,
+    error: () => new PersoniumError('PR403-AU-0003'),
+  };
 }
 
 /** In subdomain mode a cell is reachable only through its own host name, never as a unit path. */
