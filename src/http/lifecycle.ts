@@ -26,6 +26,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Every route declares what it needs; `authorize` decides (ARCHITECTURE.md idea 4). */
     privilege?: Privilege;
+    /** For routes whose privilege depends on what they address (cell control objects: per set). */
+    privilegeOf?: (req: FastifyRequest) => Privilege;
   }
   interface FastifyRequest {
     principal: Principal;
@@ -38,6 +40,12 @@ declare module 'node:http' {
     /** Set when the cell was addressed by its own host name (KURA_CELL_URL_MODE=subdomain). */
     kuraCellHost?: string;
   }
+}
+
+/** What the matched route needs: declared, or derived from the request by the route. */
+export function routePrivilege(req: FastifyRequest): Privilege {
+  const config = req.routeOptions.config;
+  return config.privilegeOf?.(req) ?? config.privilege ?? 'none';
 }
 
 /**
@@ -122,7 +130,7 @@ export async function createHttp({ config, metrics, principals }: LifecycleOptio
       return done(new PersoniumError('PR400-EV-0002'));
     }
     if (req.raw.kuraBadOverride) return done(new PersoniumError('PR400-OD-0041', ['X-Override', 'malformed']));
-    const privilege = req.routeOptions.config.privilege ?? 'none';
+    const privilege = routePrivilege(req);
     const unitUser = req.headers['x-personium-unit-user'];
     const quick = principals.quick(req.headers.authorization, typeof unitUser === 'string' ? unitUser : undefined);
     if (quick?.kind === 'anonymous') {

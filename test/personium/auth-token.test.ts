@@ -337,6 +337,36 @@ for (const backend of backends) {
         assertOAuthError(await postForm(t, 'b', '__token', { grant_type: SAML, assertion: short }), 400, 'invalid_grant', 'PR400-AN-0010');
       });
 
+      it("a user of a reads b's control objects through the roles b's ACL grants, and nothing more", async () => {
+        const acl = `<?xml version="1.0" encoding="utf-8"?>
+<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">
+  <D:ace><D:principal><D:href>reader</D:href></D:principal>
+    <D:grant><D:privilege><p:auth-read/></D:privilege></D:grant></D:ace>
+</D:acl>`;
+        const set = await call(t, { method: 'ACL', url: '/b/', body: acl });
+        assert.equal(set.statusCode, 200, set.body);
+        const tc = (await token(t, 'a', passwordGrant('alice', 'alice-pw1', { p_target: B }))).access_token;
+        const read = await call(t, { url: '/b/__ctl/Role?$orderby=Name', as: tc });
+        assert.equal(read.statusCode, 200, read.body);
+        assert.deepEqual(json(read).d.results.map((r: { Name: string }) => r.Name), ['guest', 'reader', 'unused']);
+        // Through the exchanged token too.
+        const local = (await token(t, 'b', { grant_type: SAML, assertion: tc })).access_token;
+        assert.equal((await call(t, { url: '/b/__ctl/Account', as: local })).statusCode, 200);
+        // auth-read is not auth, nor social-read.
+        const write = await call(t, { method: 'POST', url: '/b/__ctl/Role', as: tc, body: { Name: 'mine' } });
+        assert.equal(write.statusCode, 403);
+        assert.equal(json(write).code, 'PR403-AU-0002');
+        assert.equal((await call(t, { url: "/b/__ctl/Role('mine')" })).statusCode, 404);
+        assert.equal((await call(t, { url: '/b/__ctl/ExtCell', as: tc })).statusCode, 403);
+        // The same token means nothing in a cell it was not issued for.
+        assert.equal((await call(t, { url: '/app/__ctl/Role', as: tc })).statusCode, 403);
+        // Without the ExtCell link the role is gone, and so is the access.
+        const ext = `ExtCell('${encodeURIComponent(A)}')`;
+        assert.equal((await call(t, { method: 'DELETE', url: `/b/__ctl/${ext}/$links/_Role('reader')` })).statusCode, 204);
+        assert.equal((await call(t, { url: '/b/__ctl/Role', as: tc })).statusCode, 403);
+        await ctlPost(t, 'b', `${ext}/$links/_Role`, { uri: `${B}__ctl/Role('reader')` }, 204);
+      });
+
       it('a trans-cell token is not a token of the cell that issued it', async () => {
         const tc = await token(t, 'a', passwordGrant('alice', 'alice-pw1', { p_target: B }));
         const res = await call(t, { url: '/a/__ctl/Account', as: tc.access_token });

@@ -8,11 +8,39 @@ import type { HeldRole } from './roles.js';
  * rest and the box-level ones with ACL evaluation.
  */
 export type UnitPrivilege = 'none' | 'unit-user';
-export type CellPrivilege = 'auth' | 'auth-read' | 'root';
+
+/** Cell-level privileges (apiref 006, 289). */
+export const CELL_PRIVILEGES = [
+  'root', 'auth', 'auth-read', 'message', 'message-read', 'event', 'event-read', 'log', 'log-read',
+  'social', 'social-read', 'box', 'box-read', 'box-install', 'box-export', 'acl', 'acl-read', 'propfind',
+  'rule', 'rule-read',
+] as const;
+export type CellPrivilege = (typeof CELL_PRIVILEGES)[number];
 export type Privilege = UnitPrivilege | CellPrivilege;
 
+const CELL_PRIVILEGE_SET: ReadonlySet<string> = new Set(CELL_PRIVILEGES);
+
 export function isCellPrivilege(p: Privilege): p is CellPrivilege {
-  return p !== 'none' && p !== 'unit-user';
+  return CELL_PRIVILEGE_SET.has(p);
+}
+
+/** apiref 006: a privilege includes the ones below it ("root" includes everything). */
+const PARENT: Partial<Record<CellPrivilege, CellPrivilege>> = {
+  auth: 'root', 'auth-read': 'auth', message: 'root', 'message-read': 'message', event: 'root',
+  'event-read': 'event', log: 'root', 'log-read': 'log', social: 'root', 'social-read': 'social',
+  box: 'root', 'box-read': 'box', 'box-install': 'box', 'box-export': 'root', acl: 'root',
+  'acl-read': 'acl', propfind: 'root', rule: 'root', 'rule-read': 'rule',
+};
+
+function grants(held: string, wanted: CellPrivilege): boolean {
+  if (held === 'all') return true; // DAV:all in a grant
+  for (let p: CellPrivilege | undefined = wanted; p !== undefined; p = PARENT[p]) if (p === held) return true;
+  return false;
+}
+
+/** A cell ACL as stored: who gets what (role URLs of this cell, or everyone). */
+export interface StoredAcl {
+  aces: { principal: 'all' | { href: string }; privileges: string[] }[];
 }
 
 /** What the policy knows of the cell a request addresses. */
@@ -22,20 +50,16 @@ export interface CellContext {
   owner: string | undefined;
   /** The caller's roles in this cell (cell users only; resolved once per request). */
   roles: HeldRole[];
-  /** Cell ACL grants: role URL → privileges (issue 4 fills this from the ACL method). */
-  acl: ReadonlyMap<string, ReadonlySet<CellPrivilege>>;
+  acl: StoredAcl;
 }
 
-/** apiref 006: privileges that include others. */
-const IMPLIES: Record<CellPrivilege, CellPrivilege[]> = {
-  root: ['auth', 'auth-read'],
-  auth: ['auth-read'],
-  'auth-read': [],
-};
-
-function grants(held: ReadonlySet<CellPrivilege>, wanted: CellPrivilege): boolean {
-  for (const p of held) if (p === wanted || IMPLIES[p].includes(wanted)) return true;
-  return false;
+/** Whether the cell's ACL gives `privilege` to a caller holding `roles` (everyone holds `all`). */
+export function aclGrants(acl: StoredAcl, roles: HeldRole[], privilege: CellPrivilege): boolean {
+  const held = new Set(roles.map((r) => r.url));
+  return acl.aces.some(
+    (ace) =>
+      (ace.principal === 'all' || held.has(ace.principal.href)) && ace.privileges.some((p) => grants(p, privilege)),
+  );
 }
 
 /** Refuses a caller that presented no usable credentials, with the code that says why. */
@@ -56,12 +80,15 @@ function refuseUnauthenticated(principal: Principal): void {
 /** The one place that decides; throws the documented error when the caller falls short. */
 export function authorize(principal: Principal, privilege: Privilege, cell?: CellContext): void {
   if (privilege === 'none') return;
+  // ACL `all` opens a cell resource to callers without credentials (apiref 006); broken credentials stay refused.
+  if (principal.kind === 'anonymous' && cell && isCellPrivilege(privilege) && aclGrants(cell.acl, [], privilege)) return;
   refuseUnauthenticated(principal);
   if (privilege === 'unit-user') {
     if (principal.kind === 'unit-master' || principal.kind === 'unit-user') return;
     throw new PersoniumError('PR403-AU-0001');
   }
   if (!cell) throw new Error(`privilege ${privilege} needs the cell context`);
+  if (aclGrants(cell.acl, [], privilege)) return;
   switch (principal.kind) {
     case 'unit-master':
       // With X-Personium-Unit-User the master acts as that unit user (Unit-User.md).
@@ -72,16 +99,13 @@ export function authorize(principal: Principal, privilege: Privilege, cell?: Cel
       const mayManage = rights.unitAdmin || (cell.owner !== undefined && cell.owner === principal.subject);
       if (!mayManage) throw new PersoniumError('PR403-AU-0003');
       if (rights.contents === 'admin') return;
-      if (rights.contents === 'read' && privilege === 'auth-read') return;
+      if (rights.contents === 'read' && (privilege.endsWith('-read') || privilege === 'propfind')) return;
       throw new PersoniumError('PR403-AU-0002');
     }
     case 'cell-user': {
       // A token is good only in the cell it was issued for.
-      if (principal.claims.aud !== cell.url) throw new PersoniumError('PR403-AU-0002');
-      for (const role of cell.roles) {
-        const held = cell.acl.get(role.url);
-        if (held && grants(held, privilege)) return;
-      }
+      // A token is good only in the cell it was issued for: elsewhere its roles count for nothing.
+      if (principal.claims.aud === cell.url && aclGrants(cell.acl, cell.roles, privilege)) return;
       throw new PersoniumError('PR403-AU-0002');
     }
     default:

@@ -14,7 +14,9 @@ import { cellCtlSets } from './ctl-sets.js';
 import type { IssuerKeys } from '../auth/issuer-keys.js';
 import type { UnitKeys } from '../auth/keys.js';
 import type { PasswordHasher } from '../auth/passwords.js';
-import { authorize, isCellPrivilege, type CellContext, type CellPrivilege } from '../auth/policy.js';
+import { CELL_PRIVILEGES, authorize, isCellPrivilege, type CellContext, type CellPrivilege, type StoredAcl } from '../auth/policy.js';
+import { parseAcl } from '../acl/acl-xml.js';
+import { routePrivilege } from '../../http/lifecycle.js';
 import type { PrincipalResolver } from '../auth/principal.js';
 import type { HeldRole, RoleResolver } from '../auth/roles.js';
 import type { TokenCodec } from '../auth/tokens.js';
@@ -65,7 +67,7 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth }: 
   app.addHook('preHandler', async (req) => {
     const r = req as FastifyRequest<{ Params: { cell: string } }>;
     r.cell = await requestedCell(r, store, config);
-    const privilege = req.routeOptions.config.privilege ?? 'none';
+    const privilege = routePrivilege(req);
     if (isCellPrivilege(privilege)) authorize(req.principal, privilege, await cellContext(req, config, auth.roles));
   });
 
@@ -113,18 +115,62 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth }: 
       if (req.method !== 'GET') auth.roles.invalidate(cell.id);
       return sendOData(reply, res);
   };
-  // apiref 201–266: reading control objects needs auth-read, changing them auth (apiref 006).
-  for (const [methods, privilege] of [
-    [['GET'], 'auth-read'],
-    [ODATA_METHODS.filter((m) => m !== 'GET'), 'auth'],
-  ] as const) {
+  // apiref 201–266; the privilege depends on the set addressed (apiref 006).
+  app.route<{ Params: { cell: string } }>({
+    method: ODATA_METHODS as unknown as string[],
+    url: '/:cell/__ctl/*',
+    config: { privilegeOf: ctlPrivilege },
+    handler: ctlHandler,
+  });
+
+  // apiref 289: the cell-level ACL, replaced as a whole.
+  for (const url of ['/:cell/', '/:cell']) {
     app.route<{ Params: { cell: string } }>({
-      method: methods as unknown as string[],
-      url: '/:cell/__ctl/*',
-      config: { privilege: privilege as CellPrivilege },
-      handler: ctlHandler,
+      method: 'ACL',
+      url,
+      config: { privilege: 'acl' },
+      handler: async (req, reply) => {
+        const root = cellUrl(config.unitUrl, config.cellUrlMode, req.cell.props.Name as string);
+        const body = bodyOf(req)?.toString('utf8') ?? '';
+        const acl = parseAcl(body, `${root}__role/__/`, CELL_PRIVILEGE_NAMES);
+        for (const ace of acl.aces) {
+          if (ace.principal !== 'all' && !isRoleUrlOf(root, ace.principal.href)) {
+            throw new PersoniumError('PR400-DV-0006', [], { cause: new Error(`${ace.principal.href} is not a role of this cell`) });
+          }
+        }
+        await store.withTransaction(async (trx) => {
+          const current = await trx.getById(req.cell.id);
+          if (!current) throw new PersoniumError('PR404-DV-0003');
+          await trx.update(current, { key: current.key, props: { ...current.props, __acl: acl } }, current.version);
+        });
+        return reply.code(200).send();
+      },
     });
   }
+}
+
+/** apiref 006: which cell privilege each control-object set needs, to change it and to read it. */
+const CTL_PRIVILEGES: Record<string, [CellPrivilege, CellPrivilege]> = {
+  Account: ['auth', 'auth-read'],
+  Role: ['auth', 'auth-read'],
+  ExtRole: ['auth', 'auth-read'],
+  Relation: ['social', 'social-read'],
+  ExtCell: ['social', 'social-read'],
+  Box: ['box', 'box-read'],
+};
+
+function ctlPrivilege(req: FastifyRequest): CellPrivilege {
+  const params = req.params as { '*'?: string };
+  const set = /^[A-Za-z]+/.exec(params['*'] ?? '')?.[0] ?? '';
+  const [write, read] = CTL_PRIVILEGES[set] ?? ['auth', 'auth-read'];
+  return req.method === 'GET' ? read : write;
+}
+
+const CELL_PRIVILEGE_NAMES: ReadonlySet<string> = new Set(CELL_PRIVILEGES);
+
+/** `{cellUrl}__role/{box}/{role}` of this very cell (apiref 006: no other cell's roles in its ACL). */
+function isRoleUrlOf(root: string, href: string): boolean {
+  return href.startsWith(`${root}__role/`) && /^[^/]+\/[^/]+$/.test(href.slice(`${root}__role/`.length));
 }
 
 /** What the policy needs to know of the addressed cell for this caller. */
@@ -141,18 +187,11 @@ export function cellOwner(cell: StoredEntity): string | undefined {
   return typeof cell.props.__owner === 'string' ? cell.props.__owner : undefined;
 }
 
-/** The cell's ACL as role URL → privileges (stored by the ACL method, issue 4). */
-function cellAcl(cell: StoredEntity): Map<string, Set<CellPrivilege>> {
-  const acl = new Map<string, Set<CellPrivilege>>();
-  const stored = cell.props.__acl;
-  if (stored && typeof stored === 'object') {
-    for (const [role, privileges] of Object.entries(stored as Record<string, unknown>)) {
-      if (Array.isArray(privileges)) acl.set(role, new Set(privileges as CellPrivilege[]));
-    }
-  }
-  return acl;
+/** The cell's ACL as the ACL method stored it (apiref 289); none means nobody but administrators. */
+export function cellAcl(cell: StoredEntity): StoredAcl {
+  const stored = cell.props.__acl as StoredAcl | undefined;
+  return stored && Array.isArray(stored.aces) ? stored : { aces: [] };
 }
-
 /** apiref 296 needs `Accept: application/json`; anything else (browsers) gets the cell root page of 200. */
 function prefersJson(accept: string | undefined): boolean {
   return accept !== undefined && /\bapplication\/json\b/i.test(accept) && !/\btext\/html\b/i.test(accept);
