@@ -32,6 +32,10 @@ interface Scenario {
   path: (n: number) => string;
   body?: (n: number, server: string) => string;
   expect: number;
+  /** Replaces the default headers (master token, JSON). */
+  headers?: Record<string, string>;
+  /** Fewer connections for slow requests (password hashing), so latencies stay inside the client's timeout. */
+  connections?: number;
 }
 
 const preloaded = (n: number) => `c-${n % PRELOAD}`;
@@ -124,13 +128,13 @@ async function measure(server: Server, scenario: Scenario, seconds: number): Pro
   let n = 0;
   const result = await autocannon({
     url: server.url,
-    connections: CONNECTIONS,
+    connections: scenario.connections ?? CONNECTIONS,
     pipelining: 1,
     duration: seconds,
     requests: [
       {
         method: scenario.method,
-        headers,
+        headers: scenario.headers ?? headers,
         setupRequest: (req) => {
           const i = n++;
           return { ...req, path: scenario.path(i), ...(scenario.body ? { body: scenario.body(i, server.name) } : {}) };
@@ -200,12 +204,100 @@ async function main(): Promise<void> {
   ];
   console.log(`targets: ${targets.join(', ')}`);
 
+  const auth = await runAuth();
+
   const out = path.join(root, 'bench/results');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(
     path.join(out, 'latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), connections: CONNECTIONS, duration: DURATION, rows, rss: { kura: kura.rss, bare: bare.rss } }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), connections: CONNECTIONS, duration: DURATION, rows, rss: { kura: kura.rss, bare: bare.rss }, auth }, null, 2),
   );
+}
+
+/** Sends one request to a running kura and returns the JSON it answers (setup for the auth scenarios). */
+async function send(server: Server, method: string, url: string, body: string | undefined, extra: Record<string, string> = {}) {
+  const res = await fetch(`${server.url}${url}`, { method, headers: { ...headers, ...extra }, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${text}`);
+  return text ? (JSON.parse(text) as Record<string, any>) : {};
+}
+
+/**
+ * Issue 3: what authentication costs. The same control-object read with the master token, a
+ * cell-local token and a trans-cell token (role resolved through an ExtCell), and password-grant
+ * logins per second at the default scrypt cost.
+ */
+async function runAuth() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-auth-'));
+  const server = await start('kura', dataDir);
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  try {
+    const unit = 'http://127.0.0.1/';
+    for (const cell of ['home', 'visitor']) await send(server, 'POST', '/__ctl/Cell', JSON.stringify({ Name: cell }));
+    await send(server, 'POST', '/home/__ctl/Account', JSON.stringify({ Name: 'reader' }), { 'x-personium-credential': 'reader-pw-1' });
+    await send(server, 'POST', '/visitor/__ctl/Account', JSON.stringify({ Name: 'guest' }), { 'x-personium-credential': 'guest-pw-1' });
+    await send(server, 'POST', '/home/__ctl/Role', JSON.stringify({ Name: 'readers' }));
+    await send(server, 'POST', "/home/__ctl/Role('readers')/$links/_Account", JSON.stringify({ uri: `${unit}home/__ctl/Account('reader')` }));
+    await send(server, 'POST', '/home/__ctl/ExtCell', JSON.stringify({ Url: `${unit}visitor/` }));
+    await send(server, 'POST', `/home/__ctl/ExtCell('${encodeURIComponent(`${unit}visitor/`)}')/$links/_Role`, JSON.stringify({ uri: `${unit}home/__ctl/Role('readers')` }));
+    const acl = `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>readers</D:href></D:principal><D:grant><D:privilege><p:auth-read/></D:privilege></D:grant></D:ace></D:acl>`;
+    await send(server, 'ACL', '/home/', acl);
+    const login = async (cell: string, body: string) => {
+      const res = await fetch(`${server.url}/${cell}/__token`, { method: 'POST', headers: form, body });
+      if (res.status !== 200) throw new Error(`login at ${cell} answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as Record<string, any>;
+    };
+    const local = (await login('home', 'grant_type=password&username=reader&password=reader-pw-1')).access_token as string;
+    const transCell = (await login('visitor', `grant_type=password&username=guest&password=guest-pw-1&p_target=${encodeURIComponent(`${unit}home/`)}`)).access_token as string;
+
+    const read = (name: string, authorization: string): Scenario => ({
+      name,
+      method: 'GET',
+      path: () => "/home/__ctl/Role('readers')",
+      expect: 200,
+      headers: { authorization },
+    });
+    const reads = [
+      read('Role read, master token', `Bearer ${TOKEN}`),
+      read('Role read, cell-local token', `Bearer ${local}`),
+      read('Role read, trans-cell token', `Bearer ${transCell}`),
+    ];
+    const password: Scenario = {
+      name: 'Password grant (8 conns)',
+      method: 'POST',
+      path: () => '/home/__token',
+      body: () => 'grant_type=password&username=reader&password=reader-pw-1',
+      expect: 200,
+      headers: form,
+      connections: 8,
+    };
+    const figures = new Map<string, Figures>();
+    for (const scenario of [...reads, password]) {
+      await measure(server, scenario, WARMUP);
+      figures.set(scenario.name, await measure(server, scenario, DURATION));
+    }
+    const master = figures.get(reads[0]!.name)!;
+    console.log(`
+${'auth scenario'.padEnd(34)}${pad('req/s', 10)}${pad('p50/p99 ms', 14)}${pad('vs master', 11)}${pad('non-2xx', 9)}`);
+    const rows = [...reads, password].map((sc) => {
+      const f = figures.get(sc.name)!;
+      const ratio = sc === password ? undefined : f.rps / master.rps;
+      console.log(
+        `${sc.name.padEnd(34)}${pad(fmt(f.rps), 10)}${pad(`${f.p50} / ${f.p99}`, 14)}${pad(ratio === undefined ? '' : `${ratio.toFixed(2)}×`, 11)}${pad(f.non2xx + f.errors, 9)}`,
+      );
+      return { scenario: sc.name, ...f, ratio };
+    });
+    const localRatio = rows[1]!.ratio!;
+    console.log(
+      `password hashing: scrypt N=16384, r=8, p=5 (16 MiB, one of OWASP's settings), ~190 ms of one core per hash on this machine;` +
+        ` logins run on libuv's ${process.env.UV_THREADPOOL_SIZE ?? 4} pool threads`,
+    );
+    console.log(`targets: authenticated read ≥0.85× master read ${localRatio >= 0.85 ? '✓' : '✗'} (${localRatio.toFixed(2)}×)`);
+    return rows;
+  } finally {
+    await stop(server);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 main().catch((err) => {

@@ -80,7 +80,7 @@ export class TokenEndpoint {
 
   async handle(req: TokenRequest): Promise<TokenResponse> {
     const { params } = req;
-    const grant = required(params, 'grant_type');
+    const grantType = required(params, 'grant_type');
     const client = await authenticateClient(
       clientCredentials(params, req.authorization),
       req.cellUrl,
@@ -93,8 +93,9 @@ export class TokenEndpoint {
     };
     const owner = params.get('p_owner') === 'true';
     const target = targetOf(params.get('p_target'), this.deps.resolveLocalUnit);
+    const grant: GrantContext = { req, client, target, owner, lifetimes };
 
-    switch (grant) {
+    switch (grantType) {
       case 'password': {
         if (!this.deps.settings.passwordGrant) throw new PersoniumError('PR400-AN-0001');
         const { account, before } = await this.authenticate(
@@ -105,23 +106,23 @@ export class TokenEndpoint {
           req.remoteAddress,
         );
         const subject: Subject = { sub: `${req.cellUrl}#${account.props.Name as string}`, account };
-        const issued = await this.issue(req, subject, client, target, owner, lifetimes);
+        const issued = await this.issue(grant, subject);
         issued.body.last_authenticated = before.last_authenticated;
         issued.body.failed_count = before.failed_count;
         return issued;
       }
       case 'refresh_token':
-        return this.refresh(req, client, target, owner, lifetimes);
+        return this.refresh(grant);
       case GRANT_SAML2: {
         if (owner) throw new PersoniumError('PR400-AN-0008');
         const assertion = params.get('assertion');
         if (!assertion) throw new PersoniumError('PR400-AN-0009');
         const claims = await this.verifyAssertion(assertion, req.cellUrl);
         const subject: Subject = { sub: claims.sub, orig: claims.iss, vouched: claims.roles ?? [] };
-        return this.issue(req, subject, client, target, false, lifetimes);
+        return this.issue({ ...grant, owner: false }, subject);
       }
       case 'authorization_code':
-        return this.exchangeCode(req, client, target, owner, lifetimes);
+        return this.exchangeCode(grant);
       default:
         throw new PersoniumError('PR400-AN-0001');
     }
@@ -217,13 +218,8 @@ export class TokenEndpoint {
     return claims;
   }
 
-  private async refresh(
-    req: TokenRequest,
-    client: AuthenticatedClient | undefined,
-    target: string | undefined,
-    owner: boolean,
-    lifetimes: Lifetimes,
-  ): Promise<TokenResponse> {
+  private async refresh(grant: GrantContext): Promise<TokenResponse> {
+    const { req, client, owner } = grant;
     const text = req.params.get('refresh_token');
     if (!text) throw new PersoniumError('PR400-AN-0009');
     const kind = TokenCodec.kindOf(text);
@@ -256,16 +252,11 @@ export class TokenEndpoint {
       if (owner) throw new PersoniumError('PR400-AN-0008');
       subject = { sub: claims.sub, orig: claims.orig!, vouched: claims.roles ?? [] };
     }
-    return this.issue(req, subject, client, target, owner, lifetimes, claims.family);
+    return this.issue(grant, subject, claims.family);
   }
 
-  private async exchangeCode(
-    req: TokenRequest,
-    client: AuthenticatedClient | undefined,
-    target: string | undefined,
-    owner: boolean,
-    lifetimes: Lifetimes,
-  ): Promise<TokenResponse> {
+  private async exchangeCode(grant: GrantContext): Promise<TokenResponse> {
+    const { req, client, owner } = grant;
     const code = req.params.get('code');
     if (!code) throw new PersoniumError('PR400-AN-0019');
     if (!client) throw new PersoniumError('PR400-AN-0021');
@@ -274,21 +265,21 @@ export class TokenEndpoint {
     const taken = await new AuthStore(this.deps.store.executor).takeCode(codeId(code));
     if (!taken || taken.cellId !== req.cell.id) throw new PersoniumError('PR400-AN-0019');
     if (taken.expires < Date.now()) throw new PersoniumError('PR400-AN-0010');
-    const grant = JSON.parse(taken.payload) as CodeGrant;
-    if (grant.clientId !== client.schema) throw new PersoniumError('PR400-AN-0020', [client.schema]);
-    if (grant.redirectUri !== undefined && req.params.get('redirect_uri') !== null && req.params.get('redirect_uri') !== grant.redirectUri) {
+    const recorded = JSON.parse(taken.payload) as CodeGrant;
+    if (recorded.clientId !== client.schema) throw new PersoniumError('PR400-AN-0020', [client.schema]);
+    if (recorded.redirectUri !== undefined && req.params.get('redirect_uri') !== null && req.params.get('redirect_uri') !== recorded.redirectUri) {
       throw new PersoniumError('PR400-AN-0019');
     }
-    if (grant.codeChallenge !== undefined) {
+    if (recorded.codeChallenge !== undefined) {
       const verifier = req.params.get('code_verifier');
       if (verifier === null || !/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) throw new PersoniumError('PR400-AN-0019');
       const computed = createHash('sha256').update(verifier).digest('base64url');
-      if (computed !== grant.codeChallenge) throw new PersoniumError('PR400-AN-0019');
+      if (computed !== recorded.codeChallenge) throw new PersoniumError('PR400-AN-0019');
     }
-    const account = await this.deps.store.getById(grant.accountId);
+    const account = await this.deps.store.getById(recorded.accountId);
     if (!account || account.scope.cellId !== req.cell.id) throw new PersoniumError('PR400-AN-0019');
     const subject: Subject = { sub: `${req.cellUrl}#${account.props.Name as string}`, account };
-    return this.issue(req, subject, client, target, false, lifetimes);
+    return this.issue(grant, subject);
   }
 
   /** A cell-local access token for an account (the implicit flow of `__authz`). */
@@ -305,15 +296,8 @@ export class TokenEndpoint {
   }
 
   /** Issues the access token (cell-local, trans-cell or owner) and, except for p_owner, a refresh token. */
-  private async issue(
-    req: TokenRequest,
-    subject: Subject,
-    client: AuthenticatedClient | undefined,
-    target: string | undefined,
-    owner: boolean,
-    lifetimes: Lifetimes,
-    family: string = randomUUID(),
-  ): Promise<TokenResponse> {
+  private async issue(grant: GrantContext, subject: Subject, family: string = randomUUID()): Promise<TokenResponse> {
+    const { req, client, target, owner, lifetimes } = grant;
     const { codec } = this.deps;
     const appClaims = client ? { schema: client.schema, confidential: client.confidential } : {};
     const origin = subject.account ? { aid: subject.account.id } : { orig: subject.orig!, roles: subject.vouched ?? [] };
@@ -399,6 +383,15 @@ export class TokenEndpoint {
 interface Lifetimes {
   access: number;
   refresh: number;
+}
+
+/** What every grant shares: the request, the authenticated app, and what to issue (p_target, p_owner, lifetimes). */
+interface GrantContext {
+  req: TokenRequest;
+  client: AuthenticatedClient | undefined;
+  target: string | undefined;
+  owner: boolean;
+  lifetimes: Lifetimes;
 }
 
 /** What `__authz` recorded for an authorization code (its id is the code's jti). */
