@@ -130,6 +130,21 @@ for (const backend of backends) {
         await token(t, 'a', passwordGrant('newbie', 'changed-1'));
       });
 
+      it('keeps no history for accounts named in the accountsnotrecordingauthhistory cell property', async () => {
+        await createAccount(t, 'a', 'quiet', 'quiet-pw-1');
+        const patch = `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>
+          <p:accountsnotrecordingauthhistory>someone,quiet</p:accountsnotrecordingauthhistory></D:prop></D:set></D:propertyupdate>`;
+        const res = await call(t, { method: 'PROPPATCH', url: '/a/', body: patch });
+        assert.equal(res.statusCode, 207, res.body);
+        await token(t, 'a', passwordGrant('quiet', 'quiet-pw-1'));
+        await sleep(1100);
+        assertOAuthError(await postForm(t, 'a', '__token', passwordGrant('quiet', 'bad-pw-11')), 400, 'invalid_grant', 'PR400-AN-0017');
+        await sleep(1100);
+        const body = await token(t, 'a', passwordGrant('quiet', 'quiet-pw-1'));
+        assert.equal(body.last_authenticated, null);
+        assert.equal(body.failed_count, 0);
+      });
+
       it('can be switched off per unit (KURA_PASSWORD_GRANT=false)', async () => {
         const off = await startTestApp(backend, { KURA_PASSWORD_GRANT: 'false' });
         try {

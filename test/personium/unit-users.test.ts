@@ -83,6 +83,40 @@ for (const backend of backends) {
       assert.ok((await cellList(t, 'master')).includes('plains'));
     });
 
+    it('p_owner: an account the owned cell names as its owner representative gets a unit-local unit user token', async () => {
+      const as = { 'x-personium-unit-user': 'http://unit.test/#owner1' };
+      assert.equal((await call(t, { method: 'POST', url: '/__ctl/Cell', headers: as, body: { Name: 'owned' } })).statusCode, 201);
+      await createAccount(t, 'owned', 'rep', 'rep-pw-123');
+      await createAccount(t, 'owned', 'other', 'other-pw-1');
+      const patch = `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>
+        <p:ownerRepresentativeAccounts><p:account>rep</p:account></p:ownerRepresentativeAccounts></D:prop></D:set></D:propertyupdate>`;
+      assert.equal((await call(t, { method: 'PROPPATCH', url: '/owned/', body: patch })).statusCode, 207);
+      assertOAuthError(
+        await postForm(t, 'owned', '__token', passwordGrant('other', 'other-pw-1', { p_owner: 'true' })),
+        400,
+        'invalid_grant',
+        'PR400-AN-0014',
+      );
+      const res = await postForm(t, 'owned', '__token', passwordGrant('rep', 'rep-pw-123', { p_owner: 'true' }));
+      assert.equal(res.statusCode, 200, res.body);
+      const body = json(res);
+      assert.match(body.access_token, /^AU~/);
+      assert.equal(body.refresh_token, undefined);
+      // It acts as the owner: the owner's cells, and full rights inside them.
+      assert.deepEqual(await cellList(t, body.access_token), ['owned']);
+      assert.equal((await call(t, { url: '/owned/__ctl/Account', as: body.access_token })).statusCode, 200);
+      assert.equal((await call(t, { url: '/plains/__ctl/Account', as: body.access_token })).statusCode, 403);
+      // A cell without an owner has nobody to represent.
+      await createAccount(t, 'mastercell', 'rep', 'rep-pw-123');
+      assert.equal((await call(t, { method: 'PROPPATCH', url: '/mastercell/', body: patch })).statusCode, 207);
+      assertOAuthError(
+        await postForm(t, 'mastercell', '__token', passwordGrant('rep', 'rep-pw-123', { p_owner: 'true' })),
+        400,
+        'invalid_grant',
+        'PR400-AN-0015',
+      );
+    });
+
     it('p_owner needs an account the cell names as representing its owner (PR400-AN-0014)', async () => {
       assertOAuthError(
         await postForm(t, 'admin', '__token', passwordGrant('plain', 'plain-pw-1', { p_owner: 'true' })),

@@ -84,7 +84,15 @@ export function authorize(principal: Principal, privilege: Privilege, cell?: Cel
   if (principal.kind === 'anonymous' && cell && isCellPrivilege(privilege) && aclGrants(cell.acl, [], privilege)) return;
   refuseUnauthenticated(principal);
   if (privilege === 'unit-user') {
-    if (principal.kind === 'unit-master' || principal.kind === 'unit-user') return;
+    // With a cell, the unit user must also be one that may manage that cell (Unit-User.md).
+    if (principal.kind === 'unit-master') {
+      if (cell && principal.unitUser !== undefined && principal.unitUser !== cell.owner) throw new PersoniumError('PR403-AU-0003');
+      return;
+    }
+    if (principal.kind === 'unit-user') {
+      if (cell && !principal.rights.unitAdmin && cell.owner !== principal.subject) throw new PersoniumError('PR403-AU-0003');
+      return;
+    }
     throw new PersoniumError('PR403-AU-0001');
   }
   if (!cell) throw new Error(`privilege ${privilege} needs the cell context`);

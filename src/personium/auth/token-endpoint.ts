@@ -4,6 +4,7 @@ import ipaddr from 'ipaddr.js';
 import type { AuthSettings } from '../../config.js';
 import { PersoniumError, type PersoniumErrorCode } from '../../core/errors/personium-error.js';
 import { AuthStore, type AuthHistory } from '../../store/auth-store.js';
+import { personiumPropertyList, type DeadProperties } from '../dav/properties.js';
 import type { EntityStore, Scope, StoredEntity } from '../../store/entity-store.js';
 import { authenticateClient, clientCredentials, type AuthenticatedClient } from './client-auth.js';
 import type { IssuerKeys } from './issuer-keys.js';
@@ -439,18 +440,9 @@ function targetOf(raw: string | null, resolveLocal: (url: string) => string): st
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }
 
-/**
- * A comma-separated cell property (set by PROPPATCH on the cell, apiref 291), e.g.
- * `accountsnotrecordingauthhistory` (apiref 293) or `ownerRepresentativeAccounts`.
- */
+/** A list-valued cell property (set by PROPPATCH on the cell, apiref 291). */
 function cellPropertyList(cell: StoredEntity, name: string): string[] {
-  const props = cell.props.__properties as Record<string, unknown> | undefined;
-  const value = props?.[name];
-  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return personiumPropertyList(cell.props.__properties as DeadProperties | undefined, name);
 }
 
 function recordsHistory(cell: StoredEntity, account: string): boolean {

@@ -16,6 +16,8 @@ import type { UnitKeys } from '../auth/keys.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { CELL_PRIVILEGES, authorize, isCellPrivilege, type CellContext, type CellPrivilege, type StoredAcl } from '../auth/policy.js';
 import { parseAcl } from '../acl/acl-xml.js';
+import { applyPropertyUpdate, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from '../dav/properties.js';
+import { parseXml } from '../dav/xml-tree.js';
 import { routePrivilege } from '../../http/lifecycle.js';
 import type { PrincipalResolver } from '../auth/principal.js';
 import type { HeldRole, RoleResolver } from '../auth/roles.js';
@@ -68,7 +70,9 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth }: 
     const r = req as FastifyRequest<{ Params: { cell: string } }>;
     r.cell = await requestedCell(r, store, config);
     const privilege = routePrivilege(req);
-    if (isCellPrivilege(privilege)) authorize(req.principal, privilege, await cellContext(req, config, auth.roles));
+    if (isCellPrivilege(privilege) || privilege === 'unit-user') {
+      authorize(req.principal, privilege, await cellContext(req, config, auth.roles));
+    }
   });
 
   await authRoutes(app, { config, store, auth });
@@ -122,6 +126,30 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth }: 
     config: { privilegeOf: ctlPrivilege },
     handler: ctlHandler,
   });
+
+  // apiref 291: cell properties (dead properties; a few of them configure the cell, apiref 293).
+  for (const url of ['/:cell/', '/:cell']) {
+    app.route<{ Params: { cell: string } }>({
+      method: 'PROPPATCH',
+      url,
+      config: { privilege: 'unit-user' },
+      handler: async (req, reply) => {
+        const root = cellUrl(config.unitUrl, config.cellUrlMode, req.cell.props.Name as string);
+        const ops = parsePropertyUpdate(parseXml(bodyOf(req)?.toString('utf8') ?? ''));
+        const answer = proppatchMultistatus(root, ops);
+        if (answer.ok) {
+          await store.withTransaction(async (trx) => {
+            const current = await trx.getById(req.cell.id);
+            if (!current) throw new PersoniumError('PR404-DV-0003');
+            const properties = applyPropertyUpdate((current.props.__properties as DeadProperties | undefined) ?? {}, ops);
+            await trx.update(current, { key: current.key, props: { ...current.props, __properties: properties } }, current.version);
+          });
+        }
+        reply.code(207).header('content-type', 'application/xml; charset=utf-8');
+        return answer.body;
+      },
+    });
+  }
 
   // apiref 289: the cell-level ACL, replaced as a whole.
   for (const url of ['/:cell/', '/:cell']) {
