@@ -69,7 +69,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
 
   const passwords = new PasswordHasher(config.scrypt);
   await http.register(unitRoutes, { config, store });
-  await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals } });
+  await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals, outbound } });
   await http.ready();
 
   let closing: Promise<void> | undefined;

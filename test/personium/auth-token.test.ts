@@ -108,6 +108,26 @@ for (const backend of backends) {
         });
       }
 
+      it('refuses oversized and hostile parameters without a 500', async () => {
+        const huge = 'x'.repeat(200_000);
+        const cases: Record<string, string>[] = [
+          passwordGrant(huge, 'pw'),
+          passwordGrant('alice', huge),
+          { grant_type: 'refresh_token', refresh_token: `RA~${huge}` },
+          { grant_type: 'urn:ietf:params:oauth:grant-type:saml2-bearer', assertion: `${huge}.${huge}.${huge}` },
+          { grant_type: 'password', username: "alice' or '1'='1", password: "' or 1=1 --" },
+          passwordGrant('alice', 'alice-pw1', { p_target: 'javascript:alert(1)' }),
+          passwordGrant('alice', 'alice-pw1', { p_target: 'http://x.example/\r\nSet-Cookie: a=b' }),
+        ];
+        for (const form of cases) {
+          const res = await postForm(t, 'a', '__token', form);
+          assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${res.statusCode} ${res.body.slice(0, 200)}`);
+        }
+        const tooBig = await postForm(t, 'a', '__token', passwordGrant('alice', 'x'.repeat(2 * 1024 * 1024)));
+        assert.equal(tooBig.statusCode, 413);
+        await sleep(1100);
+      });
+
       it('honours expires_in and refresh_token_expires_in within their bounds', async () => {
         const body = await token(t, 'app', passwordGrant('appuser', 'app-pw-1', { expires_in: '60', refresh_token_expires_in: '120' }));
         assert.equal(body.expires_in, 60);

@@ -256,6 +256,25 @@ for (const backend of backends) {
         assert.deepEqual(json(await ctl(t, 'GET', "Account('alice')/$links/_Role")).d.results, []);
       });
 
+      it('links a role to a box and a relation with $links, both ways (apiref 206, 261)', async () => {
+        assert.equal((await ctl(t, 'POST', 'Role', { Name: 'floater' })).statusCode, 201);
+        const toBox = await ctl(t, 'POST', "Role('floater')/$links/_Box", { uri: `${CELL}__ctl/Box('box3')` });
+        assert.equal(toBox.statusCode, 204, toBox.body);
+        assert.equal((await ctl(t, 'GET', "Role(Name='floater',_Box.Name='box3')")).statusCode, 200);
+        const fromBox = json(await ctl(t, 'GET', "Box('box3')/$links/_Role")).d.results;
+        assert.deepEqual(fromBox, [{ uri: `${CELL}__ctl/Role(Name='floater',_Box.Name='box3')` }]);
+        // A role belongs to one box at most.
+        assertError(await ctl(t, 'POST', "Role(Name='floater',_Box.Name='box3')/$links/_Box", { uri: `${CELL}__ctl/Box('box1')` }), 409, 'PR409-OD-0002');
+        assert.equal((await ctl(t, 'DELETE', "Box('box3')/$links/_Role(Name='floater',_Box.Name='box3')")).statusCode, 204);
+        assert.equal((await ctl(t, 'GET', "Role('floater')")).statusCode, 200);
+        assert.equal((await ctl(t, 'POST', 'Relation', { Name: 'rel1' })).statusCode, 201);
+        assert.equal((await ctl(t, 'POST', "Role('floater')/$links/_Relation", { uri: `${CELL}__ctl/Relation('rel1')` })).statusCode, 204);
+        const relations = json(await ctl(t, 'GET', "Role('floater')/_Relation")).d.results;
+        assert.deepEqual(relations.map((r: { Name: string }) => r.Name), ['rel1']);
+        const roles = json(await ctl(t, 'GET', "Relation('rel1')/$links/_Role")).d.results;
+        assert.deepEqual(roles, [{ uri: `${CELL}__ctl/Role(Name='floater',_Box.Name=null)` }]);
+      });
+
       it('creates an account already linked through the role navigation property (apiref 210)', async () => {
         const res = await ctl(t, 'POST', "Role('r1')/_Account", { Name: 'carol' }, { headers: { 'x-personium-credential': 'carol-pw' } });
         assert.equal(res.statusCode, 201, res.body);

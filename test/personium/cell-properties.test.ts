@@ -1,4 +1,6 @@
 import { after, before, describe, it } from 'node:test';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { call, json } from '../support/http.js';
@@ -74,3 +76,40 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('pages a cell relays (apiref 200 relayhtmlurl, 292 authorizationhtmlurl)', () => {
+  let t: TestApp;
+  let pages: http.Server;
+  let base: string;
+  before(async () => {
+    pages = http.createServer((req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(req.url === '/login.html' ? '<html>custom login</html>' : '<html>welcome to c</html>');
+    });
+    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    t = await startTestApp(backends[0]!, { KURA_OUTBOUND_ALLOW_PRIVATE: 'true' });
+    await createCell(t, 'c');
+  });
+  after(async () => {
+    await t.close();
+    pages.closeAllConnections();
+    pages.close();
+  });
+
+  it('serves the built-in pages until the properties name others, then relays those', async () => {
+    const authz = `/c/__authz?response_type=code&client_id=${encodeURIComponent('http://unit.test/app/')}&redirect_uri=${encodeURIComponent('http://unit.test/app/cb')}`;
+    assert.match((await call(t, { url: '/c/', as: 'anonymous', headers: { accept: 'text/html' } })).body, /served by kura/);
+    assert.match((await call(t, { url: authz, as: 'anonymous' })).body, /name="username"/);
+    const body = update(`<D:set><D:prop><p:relayhtmlurl>${base}/root.html</p:relayhtmlurl><p:authorizationhtmlurl>${base}/login.html</p:authorizationhtmlurl></D:prop></D:set>`);
+    assert.equal((await call(t, { method: 'PROPPATCH', url: '/c/', body })).statusCode, 207);
+    assert.equal((await call(t, { url: '/c/', as: 'anonymous', headers: { accept: 'text/html' } })).body, '<html>welcome to c</html>');
+    const login = await call(t, { url: authz, as: 'anonymous' });
+    assert.equal(login.body, '<html>custom login</html>');
+    assert.equal(login.headers['content-security-policy'], undefined);
+    // A page that can't be fetched falls back to the built-in one.
+    const broken = update('<D:set><D:prop><p:relayhtmlurl>http://127.0.0.1:1/nothing</p:relayhtmlurl></D:prop></D:set>');
+    assert.equal((await call(t, { method: 'PROPPATCH', url: '/c/', body: broken })).statusCode, 207);
+    assert.match((await call(t, { url: '/c/', as: 'anonymous', headers: { accept: 'text/html' } })).body, /served by kura/);
+  });
+});

@@ -27,6 +27,8 @@ export interface AuthzResponse {
   status: number;
   headers: Record<string, string>;
   body?: string;
+  /** The built-in login form: a cell may replace it with its own page. */
+  loginForm?: boolean;
 }
 
 export interface AuthzDeps {
@@ -91,7 +93,7 @@ export class AuthzEndpoint {
 
     const carry = Object.fromEntries(CARRIED.map((k) => [k, p.get(k) ?? undefined]));
     const form: LoginPage = { cellName: req.cell.props.Name as string, action: `${req.cellUrl}__authz`, clientId, carry };
-    if (req.method === 'GET') return html(loginPage(form));
+    if (req.method === 'GET') return { ...html(loginPage(form)), loginForm: true };
 
     const retry = (error: string, code: PersoniumErrorCode, extra: Record<string, string> = {}) =>
       this.redirectToSelf(req.cellUrl, carry, { error, error_description: new PersoniumError(code).message, code, ...extra });

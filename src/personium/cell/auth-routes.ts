@@ -6,16 +6,18 @@ import type { EntityStore } from '../../store/entity-store.js';
 import { AuthzEndpoint, authzErrorPage } from '../auth/authz-endpoint.js';
 import { TokenEndpoint, TokenEndpointError } from '../auth/token-endpoint.js';
 import { cellUrl, resolveLocalUnitUrl } from '../cell-url.js';
-import { toClientError } from '../http/error-renderer.js';
+import { clientErrorStatus, toClientError } from '../http/error-renderer.js';
 import { bodyOf, headerValue } from '../http/odata-adapter.js';
 import { PASSWORD } from './formats.js';
 import type { CellAuth } from './routes.js';
 import { introspect } from '../auth/introspect.js';
+import { relayedPage } from './relay.js';
 
 /** OAuth endpoints answer errors the OAuth way (RFC 6749 §5.2) with Personium's code in the description. */
 function oauthErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const error = toClientError(err);
-  if (error.status >= 500) req.log.error({ err }, 'request failed');
+  const status = clientErrorStatus(err, error);
+  if (status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code: error.code }, 'token request refused');
   const body: Record<string, unknown> = {
     error: error.oauthError ?? (error.status === 401 ? 'invalid_client' : 'invalid_request'),
@@ -24,7 +26,7 @@ function oauthErrorHandler(err: FastifyError, req: FastifyRequest, reply: Fastif
     ...(err instanceof TokenEndpointError ? err.extra : {}),
   };
   reply
-    .code(error.status)
+    .code(status)
     .header('content-type', 'application/json')
     .header('cache-control', 'no-store')
     .header('pragma', 'no-cache')
@@ -52,6 +54,7 @@ export async function authRoutes(
     roles: auth.roles,
     resolveLocalUnit: (url) => resolveLocalUnitUrl(config.unitUrl, config.cellUrlMode, url),
   });
+  const localUnit = (url: string) => resolveLocalUnitUrl(config.unitUrl, config.cellUrlMode, url);
   const rootOf = (req: FastifyRequest) => cellUrl(config.unitUrl, config.cellUrlMode, req.cell.props.Name as string);
 
   app.post<{ Params: { cell: string } }>('/:cell/__token', { config: { privilege: 'none' }, errorHandler: oauthErrorHandler }, async (req, reply) => {
@@ -85,6 +88,12 @@ export async function authRoutes(
           remoteAddress: req.ip,
         });
         reply.code(res.status).headers(res.headers);
+        if (res.loginForm) {
+          // apiref 292: a cell may bring its own login page (p:authorizationhtmlurl).
+          const own = await relayedPage(req.cell, 'authorizationhtmlurl', auth.outbound, localUnit, req.log);
+          // The cell's page runs its own scripts: the built-in form's strict policy would break it.
+          if (own !== undefined) return reply.removeHeader('content-security-policy').send(own);
+        }
         return res.body === undefined ? reply.send() : res.body;
       },
     });

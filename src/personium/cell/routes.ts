@@ -5,7 +5,9 @@ import { SUPPORTED_METHODS } from '../../http/cors.js';
 import { parseResourcePath } from '../../odata/resource-path.js';
 import { ODataService } from '../../odata/service.js';
 import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
-import { cellUrl } from '../cell-url.js';
+import { cellUrl, resolveLocalUnitUrl } from '../cell-url.js';
+import type { OutboundClient } from '../auth/outbound.js';
+import { relayedPage } from './relay.js';
 import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
 import { findCell } from '../unit/cells.js';
 import { authRoutes } from './auth-routes.js';
@@ -31,6 +33,7 @@ export interface CellAuth {
   issuerKeys: IssuerKeys;
   roles: RoleResolver;
   principals: PrincipalResolver;
+  outbound: OutboundClient;
 }
 
 export interface CellRoutesOptions {
@@ -63,6 +66,7 @@ export async function requestedCell(
 /** Cell-level Personium API: cell root and metadata (200, 296) and the control objects (201–266, 2AB–2B0). */
 export async function cellRoutes(app: FastifyInstance, { config, store, auth }: CellRoutesOptions): Promise<void> {
   const hooks = cellCtlHooks(auth.passwords);
+  const localUnit = (url: string) => resolveLocalUnitUrl(config.unitUrl, config.cellUrlMode, url);
   app.decorateRequest('cell', null as never);
 
   // Every route here addresses a cell: load it once, then let the policy decide with its context.
@@ -91,7 +95,8 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth }: 
         });
       }
       reply.header('content-type', 'text/html; charset=utf-8');
-      return cellRootHtml(name, url);
+      const relayed = await relayedPage(cell, 'relayhtmlurl', auth.outbound, localUnit, req.log);
+      return relayed ?? cellRootHtml(name, url);
     });
   }
 
@@ -225,10 +230,7 @@ function prefersJson(accept: string | undefined): boolean {
   return accept !== undefined && /\bapplication\/json\b/i.test(accept) && !/\btext\/html\b/i.test(accept);
 }
 
-/**
- * apiref 200 relays an operator-configured HTML page (relayhtmlurl). Until cell properties exist
- * kura serves a small page of its own so a browser landing on a cell URL sees what it is.
- */
+/** apiref 200 without `p:relayhtmlurl`: a small page of kura's own, so a browser landing on a cell URL sees what it is. */
 function cellRootHtml(name: string, url: string): string {
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html>

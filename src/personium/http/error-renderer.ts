@@ -29,11 +29,16 @@ export function toClientError(err: unknown): PersoniumError {
   return toPersoniumError(err);
 }
 
+/** The status to answer: the catalog's, unless HTTP has a more precise one for the framework error. */
+export function clientErrorStatus(err: unknown, error: PersoniumError): number {
+  const fastifyCode = (err as { code?: unknown } | null)?.code;
+  return (typeof fastifyCode === 'string' && STATUS_OVERRIDES[fastifyCode]) || error.status;
+}
+
 /** The Personium dialect's one error renderer: `{code, message:{lang, value}}`, server details only in logs. */
 export function renderPersoniumError(err: unknown, req: FastifyRequest, reply: FastifyReply, unitUrl: string): void {
   const error = toClientError(err);
-  const fastifyCode = (err as { code?: unknown } | null)?.code;
-  const status = (typeof fastifyCode === 'string' && STATUS_OVERRIDES[fastifyCode]) || error.status;
+  const status = clientErrorStatus(err, error);
   if (status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code: error.code }, 'request refused');
   if (status === 401) reply.header('www-authenticate', `Bearer realm="${unitUrl}"`);
