@@ -63,7 +63,29 @@ export interface AuthCodesTable {
   expires: number;
 }
 
+export interface DavNodesTable {
+  id: string;
+  cell_id: string;
+  /** The Box entity's id, or '__' for the main box. */
+  box_id: string;
+  /** '' for a box root. */
+  parent_id: string;
+  name: string;
+  kind: string;
+  content_type: string | null;
+  size: number;
+  blob: string | null;
+  sha256: string | null;
+  version: number;
+  created: number;
+  updated: number;
+  /** Dead properties; JSON text on SQLite, jsonb on PostgreSQL. */
+  props: ColumnType<unknown, string, string>;
+  acl: ColumnType<unknown, string | null, string | null>;
+}
+
 export interface Database {
+  dav_nodes: DavNodesTable;
   entities: EntitiesTable;
   links: LinksTable;
   account_secrets: AccountSecretsTable;

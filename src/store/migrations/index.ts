@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Dialect } from '../../query/compile.js';
 import { entitiesMigration } from './001-entities.js';
 import { authMigration } from './002-auth.js';
+import { davMigration } from './003-dav.js';
 
 /** Versioned migrations, one set for both dialects; names sort in the order they apply. */
 function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-entities': entitiesMigration(dialect),
     '002-auth': authMigration(),
+    '003-dav': davMigration(dialect),
   };
 }
 

@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Database, DavNodesTable } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export type DavKind = 'root' | 'col' | 'file' | 'odata' | 'service' | 'stream';
+
+/** A resource of a box's WebDAV tree. */
+export interface DavNode {
+  id: string;
+  cellId: string;
+  boxId: string;
+  parentId: string;
+  name: string;
+  kind: DavKind;
+  contentType: string | null;
+  size: number;
+  blob: string | null;
+  sha256: string | null;
+  version: number;
+  created: number;
+  updated: number;
+  /** Dead properties (see personium/dav/properties.ts). */
+  props: Record<string, unknown>;
+  /** The resource's own ACL (inherited ones are resolved by walking up). */
+  acl: unknown;
+}
+
+export function isCollectionKind(kind: DavKind): boolean {
+  return kind !== 'file';
+}
+
+/** Thrown when a name is already taken in the parent collection. */
+export class DavConflictError extends Error {}
+
+/** The WebDAV tree port (metadata only; bodies are in the BlobStore). */
+export class DavStore {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The root of a box's tree, created the first time it is needed. */
+  async root(cellId: string, boxId: string): Promise<DavNode> {
+    const found = await this.find(cellId, boxId, '', '');
+    if (found) return found;
+    const now = this.now();
+    await this.db
+      .insertInto('dav_nodes')
+      .values(row({ id: randomUUID(), cellId, boxId, parentId: '', name: '', kind: 'root', contentType: null, size: 0, blob: null, sha256: null, version: 1, created: now, updated: now, props: {}, acl: null }))
+      .onConflict((oc) => oc.columns(['cell_id', 'box_id', 'parent_id', 'name']).doNothing())
+      .execute();
+    return (await this.find(cellId, boxId, '', ''))!;
+  }
+
+  async get(id: string): Promise<DavNode | undefined> {
+    const r = await this.db.selectFrom('dav_nodes').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toNode(r);
+  }
+
+  async child(parent: DavNode, name: string): Promise<DavNode | undefined> {
+    return this.find(parent.cellId, parent.boxId, parent.id, name);
+  }
+
+  async children(parent: DavNode): Promise<DavNode[]> {
+    const rows = await this.db
+      .selectFrom('dav_nodes')
+      .selectAll()
+      .where('cell_id', '=', parent.cellId)
+      .where('box_id', '=', parent.boxId)
+      .where('parent_id', '=', parent.id)
+      .orderBy('name')
+      .execute();
+    return rows.map(toNode);
+  }
+
+  async hasChildren(parent: DavNode): Promise<boolean> {
+    const r = await this.db.selectFrom('dav_nodes').select('id').where('parent_id', '=', parent.id).limit(1).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** Walks `segments` down from `root`: the nodes found, in order, stopping at the first missing one. */
+  async walk(root: DavNode, segments: string[]): Promise<DavNode[]> {
+    const path = [root];
+    for (const name of segments) {
+      const next = await this.child(path[path.length - 1]!, name);
+      if (!next) break;
+      path.push(next);
+    }
+    return path;
+  }
+
+  async insert(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>): Promise<DavNode> {
+    const now = this.now();
+    const full: DavNode = { ...node, id: randomUUID(), version: 1, created: now, updated: now };
+    try {
+      await this.db.insertInto('dav_nodes').values(row(full)).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DavConflictError('name taken', { cause: err });
+      throw err;
+    }
+    return full;
+  }
+
+  /** Replaces a file's body (and type); fails with a version mismatch when the node changed meanwhile. */
+  async replaceContent(
+    node: DavNode,
+    content: { blob: string; size: number; sha256: string; contentType: string },
+  ): Promise<DavNode | undefined> {
+    const updated = Math.max(this.now(), node.updated + 1);
+    const r = await this.db
+      .updateTable('dav_nodes')
+      .set({ blob: content.blob, size: content.size, sha256: content.sha256, content_type: content.contentType, version: node.version + 1, updated })
+      .where('id', '=', node.id)
+      .where('version', '=', node.version)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return undefined;
+    return { ...node, ...content, version: node.version + 1, updated };
+  }
+
+  async setProps(node: DavNode, props: Record<string, unknown>): Promise<DavNode> {
+    const updated = Math.max(this.now(), node.updated);
+    await this.db
+      .updateTable('dav_nodes')
+      .set({ props: JSON.stringify(props), version: node.version + 1, updated })
+      .where('id', '=', node.id)
+      .execute();
+    return { ...node, props, version: node.version + 1, updated };
+  }
+
+  async setAcl(node: DavNode, acl: unknown): Promise<void> {
+    await this.db
+      .updateTable('dav_nodes')
+      .set({ acl: acl === null ? null : JSON.stringify(acl), version: node.version + 1 })
+      .where('id', '=', node.id)
+      .execute();
+  }
+
+  /** Moves/renames a node within its box. */
+  async move(node: DavNode, parent: DavNode, name: string): Promise<void> {
+    try {
+      await this.db
+        .updateTable('dav_nodes')
+        .set({ parent_id: parent.id, name, version: node.version + 1, updated: Math.max(this.now(), node.updated) })
+        .where('id', '=', node.id)
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DavConflictError('name taken', { cause: err });
+      throw err;
+    }
+  }
+
+  /** The node and everything below it (recursive query; one round trip). */
+  async subtree(node: DavNode): Promise<DavNode[]> {
+    const result = await sql<Selectable<DavNodesTable>>`
+      with recursive tree(id) as (
+        select id from dav_nodes where id = ${node.id}
+        union all
+        select d.id from dav_nodes d join tree t on d.parent_id = t.id
+      )
+      select dav_nodes.* from dav_nodes join tree on dav_nodes.id = tree.id`.execute(this.db);
+    return result.rows.map(toNode);
+  }
+
+  async deleteNodes(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db.deleteFrom('dav_nodes').where('id', 'in', ids.slice(i, i + 500)).execute();
+    }
+  }
+
+  /** Blob ids of every file of a cell (or of one box), for removal after the rows are gone. */
+  async blobsOf(cellId: string, boxId?: string): Promise<string[]> {
+    let q = this.db.selectFrom('dav_nodes').select('blob').where('cell_id', '=', cellId).where('blob', 'is not', null);
+    if (boxId !== undefined) q = q.where('box_id', '=', boxId);
+    return (await q.execute()).map((r) => r.blob!);
+  }
+
+  private async find(cellId: string, boxId: string, parentId: string, name: string): Promise<DavNode | undefined> {
+    const r = await this.db
+      .selectFrom('dav_nodes')
+      .selectAll()
+      .where('cell_id', '=', cellId)
+      .where('box_id', '=', boxId)
+      .where('parent_id', '=', parentId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r && toNode(r);
+  }
+}
+
+function row(n: DavNode) {
+  return {
+    id: n.id,
+    cell_id: n.cellId,
+    box_id: n.boxId,
+    parent_id: n.parentId,
+    name: n.name,
+    kind: n.kind,
+    content_type: n.contentType,
+    size: n.size,
+    blob: n.blob,
+    sha256: n.sha256,
+    version: n.version,
+    created: n.created,
+    updated: n.updated,
+    props: JSON.stringify(n.props),
+    acl: n.acl === null || n.acl === undefined ? null : JSON.stringify(n.acl),
+  };
+}
+
+function parseJson(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
+}
+
+function toNode(r: Selectable<DavNodesTable>): DavNode {
+  return {
+    id: r.id,
+    cellId: r.cell_id,
+    boxId: r.box_id,
+    parentId: r.parent_id,
+    name: r.name,
+    kind: r.kind as DavKind,
+    contentType: r.content_type,
+    size: Number(r.size),
+    blob: r.blob,
+    sha256: r.sha256,
+    version: Number(r.version),
+    created: Number(r.created),
+    updated: Number(r.updated),
+    props: (parseJson(r.props) ?? {}) as Record<string, unknown>,
+    acl: r.acl === null ? null : parseJson(r.acl),
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
