@@ -13,6 +13,7 @@ import { localCellName } from './personium/cell-url.js';
 import { cellRoutes } from './personium/cell/routes.js';
 import { unitRoutes } from './personium/unit/routes.js';
 import { openDatabase, type OpenDatabase } from './store/database.js';
+import { BlobStore } from './store/blob-store.js';
 import { EntityStore } from './store/entity-store.js';
 
 export interface KuraApp {
@@ -35,6 +36,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
     pgSchema: config.databaseSchema,
   });
   const store = new EntityStore(database.db, database.dialect);
+  const blobs = new BlobStore(config.dataDir);
   const metrics = new HttpMetrics();
   const keys = await loadOrCreateUnitKeys(config.dataDir);
   const codec = new TokenCodec(keys);
@@ -68,8 +70,8 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   refuseOtherMethods(http, '/__metrics', ['GET']);
 
   const passwords = new PasswordHasher(config.scrypt);
-  await http.register(unitRoutes, { config, store });
-  await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals, outbound } });
+  await http.register(unitRoutes, { config, store, blobs });
+  await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals, outbound }, blobs });
   await http.ready();
 
   let closing: Promise<void> | undefined;

@@ -19,6 +19,8 @@ export interface KuraConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Request body limit for OData/JSON endpoints (apiref 003 names no figure; 1 MiB fits any control object). */
   bodyLimit: number;
+  /** Largest WebDAV file body in bytes (streamed to disk, never held in memory). */
+  fileLimit: number;
   /** scrypt cost for account passwords; the default is one of OWASP's equivalent settings. */
   scrypt: ScryptParams;
   auth: AuthSettings;
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
   const logLevel = (env.KURA_LOG_LEVEL || 'info') as KuraConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`KURA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const fileLimit = parseIntVar('KURA_FILE_LIMIT', env.KURA_FILE_LIMIT, 4 * 1024 ** 3, 1024, 1024 ** 4, problems);
   const scrypt = parseScrypt(env.KURA_PASSWORD_SCRYPT, problems);
   const auth: AuthSettings = {
     passwordGrant: parseBoolVar('KURA_PASSWORD_GRANT', env.KURA_PASSWORD_GRANT, true, problems),
@@ -116,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     cellUrlMode,
     logLevel,
     bodyLimit,
+    fileLimit,
     scrypt,
     auth,
   };

@@ -142,7 +142,8 @@ export class DavStore {
     try {
       await this.db
         .updateTable('dav_nodes')
-        .set({ parent_id: parent.id, name, version: node.version + 1, updated: Math.max(this.now(), node.updated) })
+        // A move is a rename: the resource keeps its version and ETag (personium-core).
+        .set({ parent_id: parent.id, name })
         .where('id', '=', node.id)
         .execute();
     } catch (err) {
@@ -167,6 +168,24 @@ export class DavStore {
     for (let i = 0; i < ids.length; i += 500) {
       await this.db.deleteFrom('dav_nodes').where('id', 'in', ids.slice(i, i + 500)).execute();
     }
+  }
+
+  /** Removes a box's whole tree (its root included). */
+  async deleteBox(cellId: string, boxId: string): Promise<void> {
+    await this.db.deleteFrom('dav_nodes').where('cell_id', '=', cellId).where('box_id', '=', boxId).execute();
+  }
+
+  /** Whether a box holds anything besides its root. */
+  async boxHasContent(cellId: string, boxId: string): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('dav_nodes')
+      .select('id')
+      .where('cell_id', '=', cellId)
+      .where('box_id', '=', boxId)
+      .where('kind', '!=', 'root')
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
   }
 
   /** Blob ids of every file of a cell (or of one box), for removal after the rows are gone. */

@@ -213,14 +213,23 @@ export class EntityStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** True when anything at all lives in the cell (control objects, links, data). */
+  /** True when anything at all lives in the cell (control objects, links, data, files of the main box). */
   async cellHasContent(cellId: string): Promise<boolean> {
     const row = await this.db.selectFrom('entities').select('id').where('cell_id', '=', cellId).limit(1).executeTakeFirst();
-    return row !== undefined;
+    if (row) return true;
+    const node = await this.db
+      .selectFrom('dav_nodes')
+      .select('id')
+      .where('cell_id', '=', cellId)
+      .where('kind', '!=', 'root')
+      .limit(1)
+      .executeTakeFirst();
+    return node !== undefined;
   }
 
   /** Removes everything a cell holds (apiref 105); the cell entity itself stays for the caller. */
   async deleteCellContent(cellId: string): Promise<void> {
+    await this.db.deleteFrom('dav_nodes').where('cell_id', '=', cellId).execute();
     await this.db.deleteFrom('links').where('cell_id', '=', cellId).execute();
     await this.db.deleteFrom('entities').where('cell_id', '=', cellId).execute();
   }

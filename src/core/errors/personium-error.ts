@@ -22,12 +22,13 @@ export class PersoniumError extends Error {
   readonly params: readonly (string | number)[];
   readonly oauthError: string | undefined;
 
-  constructor(code: PersoniumErrorCode, params: readonly (string | number)[] = [], options?: { cause?: unknown }) {
+  /** `status` overrides the catalog where HTTP has a more precise answer (413 for an oversized body). */
+  constructor(code: PersoniumErrorCode, params: readonly (string | number)[] = [], options?: { cause?: unknown; status?: number }) {
     const entry = personiumErrors[code];
     super(formatMessage(entry.message, params), options);
     this.name = 'PersoniumError';
     this.code = code;
-    this.status = entry.status;
+    this.status = options?.status ?? entry.status;
     this.params = params;
     this.oauthError = 'oauthError' in entry ? entry.oauthError : undefined;
   }

@@ -7,7 +7,8 @@ import type { HeldRole } from './roles.js';
  * Cell level: the privileges of apiref 006 that the routes built so far use; issue 4 adds the
  * rest and the box-level ones with ACL evaluation.
  */
-export type UnitPrivilege = 'none' | 'unit-user';
+/** `box-resource`: decided per WebDAV resource by `authorizeBox` once the node is known. */
+export type UnitPrivilege = 'none' | 'unit-user' | 'box-resource';
 
 /** Cell-level privileges (apiref 006, 289). */
 export const CELL_PRIVILEGES = [
@@ -79,7 +80,7 @@ function refuseUnauthenticated(principal: Principal): void {
 
 /** The one place that decides; throws the documented error when the caller falls short. */
 export function authorize(principal: Principal, privilege: Privilege, cell?: CellContext): void {
-  if (privilege === 'none') return;
+  if (privilege === 'none' || privilege === 'box-resource') return;
   // ACL `all` opens a cell resource to callers without credentials (apiref 006); broken credentials stay refused.
   if (principal.kind === 'anonymous' && cell && isCellPrivilege(privilege) && aclGrants(cell.acl, [], privilege)) return;
   refuseUnauthenticated(principal);
@@ -119,4 +120,75 @@ export function authorize(principal: Principal, privilege: Privilege, cell?: Cel
     default:
       throw new PersoniumError('PR403-AU-0002');
   }
+}
+
+/** Box-level privileges (apiref 006, 315) and what each includes. */
+export const BOX_PRIVILEGES = [
+  'all', 'read', 'read-properties', 'read-acl', 'write', 'write-properties', 'write-content', 'bind', 'unbind',
+  'write-acl', 'exec', 'alter-schema', 'stream-send', 'stream-receive',
+] as const;
+export type BoxPrivilege = (typeof BOX_PRIVILEGES)[number];
+
+const BOX_PARENT: Partial<Record<BoxPrivilege, BoxPrivilege>> = {
+  read: 'all', 'read-properties': 'read', 'read-acl': 'all', write: 'all', 'write-properties': 'write',
+  'write-content': 'write', bind: 'write', unbind: 'write', 'write-acl': 'all', exec: 'all', 'alter-schema': 'all',
+  'stream-send': 'all', 'stream-receive': 'all',
+};
+
+function boxGrants(held: string, wanted: BoxPrivilege): boolean {
+  for (let p: BoxPrivilege | undefined = wanted; p !== undefined; p = BOX_PARENT[p]) if (p === held) return true;
+  return false;
+}
+
+const READ_ONLY: ReadonlySet<BoxPrivilege> = new Set(['read', 'read-properties', 'read-acl']);
+
+/** What the policy knows of a box resource: the cell's context, the box schema and the ACLs from the resource up. */
+export interface BoxContext {
+  cell: CellContext;
+  /** The box's schema URL; the main box's is the cell URL. */
+  schema: string | null;
+  /** ACLs of the resource (or, for a resource about to be created, its parent) and each ancestor up to the box root. */
+  acls: (StoredBoxAcl | null)[];
+}
+
+export interface StoredBoxAcl extends StoredAcl {
+  requireSchemaAuthz?: 'none' | 'public' | 'confidential';
+}
+
+/**
+ * Decides a request on a box resource (apiref 006; personium-core's order): administrators first,
+ * then the schema-authentication level, then the ACLs from the resource up to the box and the
+ * cell's `root`. Grants only add up; there is no deny.
+ */
+export function authorizeBox(principal: Principal, privilege: BoxPrivilege, box: BoxContext): void {
+  const { cell } = box;
+  if (principal.kind === 'unit-master') {
+    if (principal.unitUser !== undefined && principal.unitUser !== cell.owner) throw new PersoniumError('PR403-AU-0003');
+    return;
+  }
+  if (principal.kind === 'unit-user') {
+    const mayManage = principal.rights.unitAdmin || (cell.owner !== undefined && cell.owner === principal.subject);
+    if (mayManage && (principal.rights.contents === 'admin' || (principal.rights.contents === 'read' && READ_ONLY.has(privilege)))) return;
+  }
+
+  const level = box.acls.map((a) => a?.requireSchemaAuthz).find((l) => l !== undefined) ?? 'none';
+  if (level !== 'none') {
+    refuseUnauthenticated(principal);
+    const claims = principal.kind === 'cell-user' ? principal.claims : undefined;
+    if (!claims?.schema) throw new PersoniumError('PR403-AU-0004');
+    if (box.schema !== null && claims.schema !== box.schema) throw new PersoniumError('PR403-AU-0005');
+    if (level === 'confidential' && !claims.confidential) throw new PersoniumError('PR403-AU-0006');
+  }
+
+  const roles = principal.kind === 'cell-user' && principal.claims.aud === cell.url ? cell.roles : [];
+  const held = new Set(roles.map((r) => r.url));
+  for (const acl of box.acls) {
+    if (!acl) continue;
+    for (const ace of acl.aces) {
+      if ((ace.principal === 'all' || held.has(ace.principal.href)) && ace.privileges.some((p) => boxGrants(p, privilege))) return;
+    }
+  }
+  if (aclGrants(cell.acl, roles, 'root')) return;
+  refuseUnauthenticated(principal);
+  throw new PersoniumError('PR403-AU-0002');
 }

@@ -2,6 +2,7 @@ import { PersoniumError } from '../../core/errors/personium-error.js';
 import type { EntitySetHooks, WriteContext } from '../../odata/service.js';
 import { jsonStringEquals } from '../../query/compile.js';
 import { AuthStore } from '../../store/auth-store.js';
+import { DavStore } from '../../store/dav-store.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { PASSWORD } from './formats.js';
 
@@ -28,6 +29,12 @@ export function cellCtlHooks(passwords: PasswordHasher): Readonly<Record<string,
       },
     },
     Box: {
+      // A box holding files or collections can't be deleted through OData (apiref 260; 295 deletes recursively).
+      async beforeDelete(box, store) {
+        const dav = new DavStore(store.executor);
+        if (await dav.boxHasContent(box.scope.cellId, box.id)) throw new PersoniumError('PR409-OD-0001');
+        await dav.deleteBox(box.scope.cellId, box.id);
+      },
       async beforeWrite(props, current, ctx) {
         const schema = props.Schema;
         if (typeof schema !== 'string') return;

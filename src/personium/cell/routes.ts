@@ -11,6 +11,8 @@ import { relayedPage } from './relay.js';
 import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
 import { findCell } from '../unit/cells.js';
 import { authRoutes } from './auth-routes.js';
+import { boxRoutes } from '../box/routes.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import { cellCtlHooks } from './ctl-hooks.js';
 import { cellCtlSets } from './ctl-sets.js';
 import type { IssuerKeys } from '../auth/issuer-keys.js';
@@ -40,6 +42,7 @@ export interface CellRoutesOptions {
   config: KuraConfig;
   store: EntityStore;
   auth: CellAuth;
+  blobs: BlobStore;
 }
 
 declare module 'fastify' {
@@ -64,7 +67,7 @@ export async function requestedCell(
 }
 
 /** Cell-level Personium API: cell root and metadata (200, 296) and the control objects (201–266, 2AB–2B0). */
-export async function cellRoutes(app: FastifyInstance, { config, store, auth }: CellRoutesOptions): Promise<void> {
+export async function cellRoutes(app: FastifyInstance, { config, store, auth, blobs }: CellRoutesOptions): Promise<void> {
   const hooks = cellCtlHooks(auth.passwords);
   const localUnit = (url: string) => resolveLocalUnitUrl(config.unitUrl, config.cellUrlMode, url);
   app.decorateRequest('cell', null as never);
@@ -80,6 +83,7 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth }: 
   });
 
   await authRoutes(app, { config, store, auth });
+  await app.register(boxRoutes, { config, store, blobs, roles: auth.roles });
 
   // apiref 296 (Accept: application/json) and 200 (HTML otherwise).
   for (const url of ['/:cell/', '/:cell']) {

@@ -68,14 +68,25 @@ export function writeElement(parent: XMLBuilder, el: XmlElement, withChildren = 
  * is 200 (set ones with their value, removed ones empty); when one is protected, it is 403, the
  * rest 424 (Failed Dependency) and nothing was changed (RFC 4918 §9.2: all or nothing).
  */
-export function proppatchMultistatus(href: string, ops: PropertyOperation[]): { ok: boolean; body: string } {
+export function proppatchMultistatus(
+  href: string,
+  ops: PropertyOperation[],
+  notFound: (op: PropertyOperation) => boolean = () => false,
+): { ok: boolean; body: string } {
   const ok = !ops.some((op) => isProtected(op.property));
   const doc = create({ version: '1.0', encoding: 'utf-8' });
   const response = doc.ele(DAV_NS, 'D:multistatus').att('http://www.w3.org/2000/xmlns/', 'xmlns:p', PERSONIUM_NS).ele(DAV_NS, 'D:response');
   response.ele(DAV_NS, 'D:href').txt(href);
   const groups = new Map<string, PropertyOperation[]>();
   for (const op of ops) {
-    const status = ok ? 'HTTP/1.1 200 OK' : isProtected(op.property) ? 'HTTP/1.1 403 Forbidden' : 'HTTP/1.1 424 Failed Dependency';
+    // Removing a property that is not there is reported, not refused (personium-core: 404 in its propstat).
+    const status = !ok
+      ? isProtected(op.property)
+        ? 'HTTP/1.1 403 Forbidden'
+        : 'HTTP/1.1 424 Failed Dependency'
+      : notFound(op)
+        ? 'HTTP/1.1 404 Not Found'
+        : 'HTTP/1.1 200 OK';
     groups.set(status, [...(groups.get(status) ?? []), op]);
   }
   for (const [status, group] of groups) {

@@ -1,5 +1,7 @@
 import { PersoniumError } from '../../core/errors/personium-error.js';
 import type { EntitySetHooks } from '../../odata/service.js';
+import type { BlobStore } from '../../store/blob-store.js';
+import { DavStore } from '../../store/dav-store.js';
 import { UNIT_SCOPE, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
 import { cellSet } from './cell-set.js';
 
@@ -22,12 +24,21 @@ export async function findCell(store: EntityStore, name: string): Promise<Stored
 }
 
 /** apiref 105: removes the cell and everything in it, in one transaction. */
-export async function deleteCellRecursively(store: EntityStore, name: string, onlyOwner?: string): Promise<void> {
-  await store.withTransaction(async (trx) => {
+export async function deleteCellRecursively(
+  store: EntityStore,
+  blobs: BlobStore,
+  name: string,
+  onlyOwner?: string,
+): Promise<void> {
+  const files = await store.withTransaction(async (trx) => {
     const cell = await findCell(trx, name);
     if (!cell) throw new PersoniumError('PR404-DV-0003');
     if (onlyOwner !== undefined && cell.props.__owner !== onlyOwner) throw new PersoniumError('PR403-AU-0003');
+    const fileBlobs = await new DavStore(trx.executor).blobsOf(cell.id);
     await trx.deleteCellContent(cell.id);
     await trx.delete(cell.id);
+    return fileBlobs;
   });
+  // Bodies go once the rows that pointed at them are gone for good.
+  await blobs.removeAll(files);
 }

@@ -7,6 +7,7 @@ import { parseResourcePath } from '../../odata/resource-path.js';
 import { ODataService, type Restriction } from '../../odata/service.js';
 import { jsonStringEquals, type Dialect } from '../../query/compile.js';
 import type { Principal } from '../auth/principal.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import { UNIT_SCOPE, type EntityStore } from '../../store/entity-store.js';
 import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
 import { unitSets } from './cell-set.js';
@@ -15,6 +16,7 @@ import { cellHooks, deleteCellRecursively } from './cells.js';
 export interface UnitRoutesOptions {
   config: KuraConfig;
   store: EntityStore;
+  blobs: BlobStore;
 }
 
 const CROSSDOMAIN_XML = `<?xml version="1.0"?>
@@ -29,7 +31,7 @@ const CROSSDOMAIN_XML = `<?xml version="1.0"?>
 const ODATA_METHODS = SUPPORTED_METHODS.filter((m) => m !== 'OPTIONS' && m !== 'HEAD');
 
 /** Unit-level Personium API: unit metadata, cross-domain policy, and the Cell entity set (apiref 100–107). */
-export async function unitRoutes(app: FastifyInstance, { config, store }: UnitRoutesOptions): Promise<void> {
+export async function unitRoutes(app: FastifyInstance, { config, store, blobs }: UnitRoutesOptions): Promise<void> {
   const serviceRoot = `${config.unitUrl}__ctl/`;
   const base = { store, scope: UNIT_SCOPE, serviceRoot, sets: unitSets, hooks: { Cell: cellHooks } };
   const unrestricted = new ODataService(base);
@@ -87,7 +89,7 @@ export async function unitRoutes(app: FastifyInstance, { config, store }: UnitRo
         throw new PersoniumError('PR412-MC-0001', ['X-Personium-Recursive']);
       }
       const acting = actingUnitUser(req.principal);
-      await deleteCellRecursively(store, req.params.cell, acting?.restricted ? acting.name : undefined);
+      await deleteCellRecursively(store, blobs, req.params.cell, acting?.restricted ? acting.name : undefined);
       return reply.code(204).send();
     });
   }

@@ -1,0 +1,623 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { PersoniumError } from '../../core/errors/personium-error.js';
+import { BlobTooLargeError, type BlobStore, type StoredBlob } from '../../store/blob-store.js';
+import { DavConflictError, DavStore, isCollectionKind, type DavKind, type DavNode } from '../../store/dav-store.js';
+import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
+import { BOX_PRIVILEGES, authorizeBox, type BoxContext, type BoxPrivilege, type CellContext, type StoredBoxAcl } from '../auth/policy.js';
+import type { Principal } from '../auth/principal.js';
+import { parseAcl } from '../acl/acl-xml.js';
+import { propfindMultistatus, type PropfindEntry } from './multistatus.js';
+import { assertResourceName, splitPath } from './names.js';
+import { applyPropertyUpdate, isProtected, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from './properties.js';
+import { DAV_NS, PERSONIUM_NS, elements, onlyElements, parseXml, propertyKey } from './xml-tree.js';
+
+/** personium-core limits (unit config defaults). */
+const MAX_CHILDREN = 1024;
+const MAX_DEPTH = 50;
+
+/** The box a request addresses: a Box entity, or the cell's main box `__` (schema = the cell URL). */
+export interface BoxRef {
+  id: string;
+  name: string;
+  schema: string | null;
+  url: string;
+}
+
+export interface DavRequest {
+  method: string;
+  principal: Principal;
+  cell: StoredEntity;
+  cellCtx: CellContext;
+  box: BoxRef;
+  /** The raw path below the box, still percent-encoded, without a leading slash. */
+  rawPath: string;
+  header(name: string): string | undefined;
+  /** The request body, unread (PUT streams it; XML methods read it with a limit). */
+  body: Readable | undefined;
+}
+
+export interface DavResponse {
+  status: number;
+  headers: Record<string, string | number>;
+  body?: string | Buffer | Readable;
+}
+
+export interface DavServiceOptions {
+  store: EntityStore;
+  blobs: BlobStore;
+  /** Largest file body in bytes. */
+  maxFileBytes: number;
+  /** Largest XML body (PROPFIND, PROPPATCH, MKCOL, ACL) in bytes. */
+  maxXmlBytes: number;
+}
+
+/** A resolved path: the nodes from the box root down as far as they exist. */
+interface Resolved {
+  segments: string[];
+  path: DavNode[];
+  /** The addressed node, when it exists. */
+  node: DavNode | undefined;
+  url: string;
+}
+
+/**
+ * WebDAV in boxes (apiref 305–315, guides 007): collections and files in the tree store, bodies
+ * in the blob store, every decision through `authorizeBox`. No Fastify in here: the route adapts.
+ */
+export class DavService {
+  constructor(private readonly options: DavServiceOptions) {}
+
+  private get store(): EntityStore {
+    return this.options.store;
+  }
+
+  async handle(req: DavRequest): Promise<DavResponse> {
+    const at = await this.resolve(req);
+    switch (req.method) {
+      case 'GET':
+      case 'HEAD':
+        return this.get(req, at);
+      case 'PUT':
+        return this.put(req, at);
+      case 'MKCOL':
+        return this.mkcol(req, at);
+      case 'DELETE':
+        return this.delete(req, at);
+      case 'MOVE':
+        return this.move(req, at);
+      case 'PROPFIND':
+        return this.propfind(req, at);
+      case 'PROPPATCH':
+        return this.proppatch(req, at);
+      case 'ACL':
+        return this.acl(req, at);
+      default:
+        throw new PersoniumError('PR405-MC-0001');
+    }
+  }
+
+  private async resolve(req: DavRequest): Promise<Resolved> {
+    const segments = splitPath(req.rawPath);
+    const dav = new DavStore(this.store.executor);
+    const root = await dav.root(req.cell.id, req.box.id);
+    const path = await dav.walk(root, segments);
+    const node = path.length === segments.length + 1 ? path[path.length - 1] : undefined;
+    return { segments, path, node, url: urlOf(req.box.url, segments) };
+  }
+
+  private context(req: DavRequest, path: DavNode[]): BoxContext {
+    return { cell: req.cellCtx, schema: req.box.schema, acls: [...path].reverse().map((n) => (n.acl as StoredBoxAcl | null) ?? null) };
+  }
+
+  private authorize(req: DavRequest, path: DavNode[], privilege: BoxPrivilege): void {
+    authorizeBox(req.principal, privilege, this.context(req, path));
+  }
+
+  private mayRead(req: DavRequest, path: DavNode[], privilege: BoxPrivilege): boolean {
+    try {
+      this.authorize(req, path, privilege);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** 404 for a missing resource, after the caller proved it may read where it would be. */
+  private existing(req: DavRequest, at: Resolved, privilege: BoxPrivilege): DavNode {
+    if (!at.node) {
+      this.authorize(req, at.path, privilege);
+      throw new PersoniumError('PR404-DV-0001', [at.url]);
+    }
+    this.authorize(req, at.path, privilege);
+    return at.node;
+  }
+
+  // GET / HEAD (apiref 311) ----------------------------------------------------------------------
+
+  private async get(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    const node = this.existing(req, at, 'read');
+    if (node.kind === 'root') return this.boxMetadata(req);
+    if (node.kind !== 'file') {
+      return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', etag: etagOf(node) }, body: `URL : ${at.url}\n` };
+    }
+    const etag = etagOf(node);
+    const common = {
+      etag,
+      'last-modified': new Date(node.updated).toUTCString(),
+      'accept-ranges': 'bytes',
+    };
+    if (etagMatches(req.header('if-none-match'), node)) return { status: 304, headers: common };
+    const type = node.contentType ?? 'application/octet-stream';
+    const ranges = parseRange(req.header('range'), node.size);
+    if (ranges === 'unsatisfiable') {
+      return { status: 416, headers: { ...common, 'content-range': `bytes */${node.size}` }, body: errorJson('PR416-DV-0001') };
+    }
+    if (!ranges || !ifRangeHolds(req.header('if-range'), node)) {
+      return { status: 200, headers: { ...common, 'content-type': type, 'content-length': node.size }, body: this.read(node) };
+    }
+    if (ranges.length === 1) {
+      const [r] = ranges as [ByteRange];
+      return {
+        status: 206,
+        headers: { ...common, 'content-type': type, 'content-length': r.end - r.start + 1, 'content-range': `bytes ${r.start}-${r.end}/${node.size}` },
+        body: this.read(node, r),
+      };
+    }
+    return this.multipartRanges(node, ranges, type, common);
+  }
+
+  private read(node: DavNode, range?: ByteRange): Readable {
+    if (node.size === 0 || !node.blob) return emptyStream();
+    return this.options.blobs.read(node.blob, range);
+  }
+
+  /** `multipart/byteranges` (RFC 9110 §14.6) for several ranges: parts are streamed one after another. */
+  private multipartRanges(node: DavNode, ranges: ByteRange[], type: string, common: Record<string, string>): DavResponse {
+    const boundary = `kura-${randomBytes(12).toString('hex')}`;
+    const heads = ranges.map(
+      (r, i) => `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${node.size}\r\n\r\n`,
+    );
+    const tail = `\r\n--${boundary}--\r\n`;
+    const length = heads.reduce((n, h, i) => n + Buffer.byteLength(h) + ranges[i]!.end - ranges[i]!.start + 1, 0) + Buffer.byteLength(tail);
+    const blobs = this.options.blobs;
+    async function* parts() {
+      for (let i = 0; i < ranges.length; i++) {
+        yield Buffer.from(heads[i]!);
+        for await (const chunk of blobs.read(node.blob!, ranges[i])) yield chunk as Buffer;
+      }
+      yield Buffer.from(tail);
+    }
+    return {
+      status: 206,
+      headers: { ...common, 'content-type': `multipart/byteranges; boundary=${boundary}`, 'content-length': length },
+      body: Readable.from(parts()),
+    };
+  }
+
+  /** GET on a box root (personium-core BoxResource): the box, its cell and unit. */
+  private async boxMetadata(req: DavRequest): Promise<DavResponse> {
+    const body = {
+      box: { name: req.box.name, url: `${req.box.url}/`, schema: req.box.schema, status: 'ready' },
+      cell: { name: req.cell.props.Name, url: req.cellCtx.url },
+    };
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  }
+
+  // PUT (apiref 312) -----------------------------------------------------------------------------
+
+  private async put(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    if (at.segments.length === 0) throw new PersoniumError('PR405-MC-0001');
+    const name = at.segments[at.segments.length - 1]!;
+    if (at.node) {
+      if (at.node.kind !== 'file') throw new PersoniumError('PR405-MC-0001');
+      this.authorize(req, at.path, 'write-content');
+      assertIfMatch(req.header('if-match'), at.node);
+    } else {
+      this.authorize(req, at.path, 'bind');
+      assertResourceName(name);
+      this.assertParent(at, req.box.url);
+    }
+    const blob = await this.receive(req);
+    try {
+      const outcome = await this.store.withTransaction(async (trx) => {
+        const dav = new DavStore(trx.executor);
+        const contentType = req.header('content-type') || 'application/octet-stream';
+        const content = { blob: blob.id, size: blob.size, sha256: blob.sha256, contentType };
+        const parent = await dav.get(at.path[at.segments.length - 1]!.id);
+        if (!parent) throw new PersoniumError('PR409-DV-0001', [urlOf(at.url, [])]);
+        const current = await dav.child(parent, name);
+        if (current) {
+          if (current.kind !== 'file') throw new PersoniumError('PR405-MC-0001');
+          assertIfMatch(req.header('if-match'), current);
+          const next = await dav.replaceContent(current, content);
+          if (!next) throw new PersoniumError('PR412-DV-0001');
+          return { status: 204, node: next, old: current.blob };
+        }
+        if ((await dav.children(parent)).length >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
+        const created = await dav.insert({
+          cellId: req.cell.id,
+          boxId: req.box.id,
+          parentId: parent.id,
+          name,
+          kind: 'file',
+          ...content,
+          props: {},
+          acl: null,
+        });
+        return { status: 201, node: created, old: null as string | null };
+      });
+      if (outcome.old) await this.options.blobs.remove(outcome.old);
+      return { status: outcome.status, headers: { etag: etagOf(outcome.node) } };
+    } catch (err) {
+      await this.options.blobs.remove(blob.id);
+      if (err instanceof DavConflictError) throw new PersoniumError('PR409-DV-0002', [at.url], { cause: err });
+      throw err;
+    }
+  }
+
+  private async receive(req: DavRequest): Promise<StoredBlob> {
+    const body = req.body ?? emptyStream();
+    try {
+      return await this.options.blobs.put(body, this.options.maxFileBytes);
+    } catch (err) {
+      if (err instanceof BlobTooLargeError) {
+        body.resume?.();
+        throw new PersoniumError('PR400-OD-0007', ['request body too large'], { cause: err, status: 413 });
+      }
+      throw err;
+    }
+  }
+
+  /** The parent of a new resource must exist and be a plain collection (or the box root). */
+  private assertParent(at: Resolved, boxUrl: string): DavNode {
+    const n = at.segments.length;
+    const deepest = at.path[at.path.length - 1]!;
+    if (deepest.kind === 'file') throw new PersoniumError('PR404-DV-0001', [at.url]);
+    if (at.path.length < n) throw new PersoniumError('PR409-DV-0001', [urlOf(boxUrl, at.segments.slice(0, at.path.length))]);
+    const parent = at.path[n - 1]!;
+    // Below an OData or stream collection the path is theirs, not WebDAV's; a service collection holds only __src.
+    if (parent.kind === 'odata' || parent.kind === 'stream') throw new PersoniumError('PR404-DV-0001', [at.url]);
+    if (parent.kind === 'service') throw new PersoniumError('PR405-MC-0001');
+    return parent;
+  }
+
+  // MKCOL (apiref 306) ---------------------------------------------------------------------------
+
+  private async mkcol(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    if (at.segments.length === 0) throw new PersoniumError('PR405-MC-0001');
+    const name = at.segments[at.segments.length - 1]!;
+    this.authorize(req, at.node ? at.path.slice(0, -1) : at.path, 'bind');
+    if (at.node) throw new PersoniumError('PR405-DV-0001');
+    const parent = this.assertParent(at, req.box.url);
+    assertResourceName(name);
+    const text = await readText(req.body, this.options.maxXmlBytes);
+    const kind = text.trim() === '' ? 'col' : mkcolKind(text);
+    if (typeof kind !== 'string') return kind;
+    if (at.segments.length > MAX_DEPTH) throw new PersoniumError('PR400-DV-0008');
+    const created = await this.store.withTransaction(async (trx) => {
+      const dav = new DavStore(trx.executor);
+      const fresh = await dav.get(parent.id);
+      if (!fresh) throw new PersoniumError('PR409-DV-0001', [at.url]);
+      if ((await dav.children(fresh)).length >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
+      const base = { cellId: req.cell.id, boxId: req.box.id, contentType: null, size: 0, blob: null, sha256: null, props: {}, acl: null };
+      let node: DavNode;
+      try {
+        node = await dav.insert({ ...base, parentId: fresh.id, name, kind });
+      } catch (err) {
+        if (err instanceof DavConflictError) throw new PersoniumError('PR405-DV-0001', [], { cause: err });
+        throw err;
+      }
+      // A service collection keeps its scripts in `__src` (personium-core).
+      if (kind === 'service') return dav.insert({ ...base, parentId: node.id, name: '__src', kind: 'col' });
+      return node;
+    });
+    return { status: 201, headers: { etag: etagOf(created) } };
+  }
+
+  // DELETE (apiref 310, 314) ---------------------------------------------------------------------
+
+  private async delete(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    const recursive = req.header('x-personium-recursive');
+    if (recursive !== undefined && !/^(true|false)$/i.test(recursive)) {
+      throw new PersoniumError('PR400-DV-0009', ['X-Personium-Recursive', recursive]);
+    }
+    const node = at.node;
+    // Deleting needs unbind on the parent (apiref 006); the target's own ACL is not consulted.
+    this.authorize(req, node ? at.path.slice(0, -1) : at.path, 'unbind');
+    if (!node) throw new PersoniumError('PR404-DV-0001', [at.url]);
+    if (node.kind === 'file') assertIfMatch(req.header('if-match'), node);
+    const blobs = await this.store.withTransaction(async (trx) => {
+      const dav = new DavStore(trx.executor);
+      const tree = await dav.subtree(node);
+      if (tree.length > 1 && recursive?.toLowerCase() !== 'true') {
+        const onlySrc = node.kind === 'service' && tree.length === 2;
+        if (!onlySrc) throw new PersoniumError('PR403-DV-0003');
+      }
+      await dav.deleteNodes(tree.map((n) => n.id).reverse());
+      return tree.map((n) => n.blob).filter((b): b is string => b !== null);
+    });
+    await this.options.blobs.removeAll(blobs);
+    return { status: 204, headers: {} };
+  }
+
+  // MOVE (apiref 309) ----------------------------------------------------------------------------
+
+  private async move(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    const destination = req.header('destination');
+    if (!destination) throw new PersoniumError('PR400-DV-0010', ['Destination']);
+    const overwriteHeader = req.header('overwrite') ?? 'F';
+    if (!/^[TF]$/i.test(overwriteHeader)) throw new PersoniumError('PR400-DV-0009', ['Overwrite', overwriteHeader]);
+    const overwrite = overwriteHeader.toUpperCase() === 'T';
+    const depth = req.header('depth');
+    if (depth !== undefined && depth !== 'infinity') throw new PersoniumError('PR400-DV-0003', [depth]);
+    if (at.segments.length === 0) throw new PersoniumError('PR400-DV-0015');
+    const source = at.node;
+    this.authorize(req, source ? at.path.slice(0, -1) : at.path, 'unbind');
+    if (!source) throw new PersoniumError('PR404-DV-0001', [at.url]);
+    if (source.name === '__src' && at.path[at.path.length - 2]?.kind === 'service') throw new PersoniumError('PR400-DV-0011');
+    assertIfMatch(req.header('if-match'), source);
+
+    const destSegments = destinationSegments(destination, req.box.url);
+    if (!destSegments) throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
+    if (destSegments.join('/') === at.segments.join('/')) throw new PersoniumError('PR403-DV-0005', [destination]);
+    if (destSegments.length === 0) throw new PersoniumError('PR400-DV-0012');
+    // A collection can't move into its own subtree.
+    if (destSegments.length > at.segments.length && at.segments.every((s, i) => destSegments[i] === s)) {
+      throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
+    }
+    const destName = destSegments[destSegments.length - 1]!;
+    assertResourceName(destName);
+    const dav = new DavStore(this.store.executor);
+    const destPath = await dav.walk(at.path[0]!, destSegments);
+    const destParentFound = destPath.length >= destSegments.length;
+    if (!destParentFound) throw new PersoniumError('PR409-DV-0001', [destSegments[destPath.length - 1]!]);
+    const destParent = destPath[destSegments.length - 1]!;
+    const existing = destPath.length === destSegments.length + 1 ? destPath[destSegments.length] : undefined;
+    this.authorize(req, destPath.slice(0, destSegments.length), 'bind');
+    if (existing) {
+      if (!overwrite) throw new PersoniumError('PR412-DV-0002');
+      if (existing.name === '__src' && destParent.kind === 'service') throw new PersoniumError('PR400-DV-0017');
+      if (existing.kind !== 'file') throw new PersoniumError('PR400-DV-0012');
+      this.authorize(req, destPath.slice(0, destSegments.length), 'unbind');
+    } else {
+      if (destParent.kind === 'odata') throw new PersoniumError('PR400-DV-0013');
+      if (destParent.kind === 'file') throw new PersoniumError('PR400-DV-0014');
+      if (destParent.kind === 'service') throw new PersoniumError('PR400-DV-0016');
+      if (destParent.name === '__src' && destPath[destSegments.length - 2]?.kind === 'service' && source.kind !== 'file') {
+        throw new PersoniumError('PR400-DV-0018');
+      }
+    }
+    const replacedBlob = await this.store.withTransaction(async (trx) => {
+      const tx = new DavStore(trx.executor);
+      let old: string | null = null;
+      if (existing) {
+        await tx.deleteNodes([existing.id]);
+        old = existing.blob;
+      } else if ((await tx.children(destParent)).length >= MAX_CHILDREN) {
+        throw new PersoniumError('PR400-DV-0007');
+      }
+      try {
+        await tx.move(source, destParent, destName);
+      } catch (err) {
+        if (err instanceof DavConflictError) throw new PersoniumError('PR412-DV-0002', [], { cause: err });
+        throw err;
+      }
+      return old;
+    });
+    if (replacedBlob) await this.options.blobs.remove(replacedBlob);
+    return {
+      status: existing ? 204 : 201,
+      headers: { location: urlOf(req.box.url, destSegments), etag: etagOf(source) },
+    };
+  }
+
+  // PROPFIND (apiref 305, 307) -------------------------------------------------------------------
+
+  private async propfind(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    const depth = req.header('depth');
+    if (depth === 'infinity') throw new PersoniumError('PR403-DV-0001');
+    if (depth !== '0' && depth !== '1') throw new PersoniumError('PR400-DV-0003', [depth ?? 'null']);
+    const node = this.existing(req, at, 'read-properties');
+    const text = await readText(req.body, this.options.maxXmlBytes);
+    if (text.trim() !== '') {
+      const root = parseXml(text);
+      if (root.ns !== DAV_NS || root.local !== 'propfind') throw new PersoniumError('PR400-DV-0006');
+    }
+    const entries: PropfindEntry[] = [this.entry(req, at.path, at.url)];
+    if (depth === '1' && isCollectionKind(node.kind)) {
+      const dav = new DavStore(this.store.executor);
+      for (const child of await dav.children(node)) {
+        entries.push(this.entry(req, [...at.path, child], `${at.url}/${encodeURIComponent(child.name)}`));
+      }
+    }
+    return {
+      status: 207,
+      headers: { 'content-type': 'application/xml; charset=utf-8', etag: etagOf(node) },
+      body: propfindMultistatus(entries),
+    };
+  }
+
+  private entry(req: DavRequest, path: DavNode[], href: string): PropfindEntry {
+    const node = path[path.length - 1]!;
+    const entry: PropfindEntry = { href, node };
+    if (this.mayRead(req, path, 'read-acl')) {
+      const inherited: { href: string; acl: StoredBoxAcl }[] = [];
+      for (let i = path.length - 2; i >= 0; i--) {
+        const acl = path[i]!.acl as StoredBoxAcl | null;
+        if (acl && acl.aces.length > 0) inherited.push({ href: urlOf(req.box.url, path.slice(1, i + 1).map((n) => n.name)), acl });
+      }
+      entry.acl = { base: `${req.cellCtx.url}__role/${req.box.name}/`, own: (node.acl as StoredBoxAcl | null) ?? null, inherited };
+    }
+    return entry;
+  }
+
+  // PROPPATCH (apiref 308, 313) ------------------------------------------------------------------
+
+  private async proppatch(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    const node = this.existing(req, at, 'write-properties');
+    const ops = parsePropertyUpdate(parseXml(await readText(req.body, this.options.maxXmlBytes)));
+    const present = new Set(Object.keys(node.props));
+    const answer = proppatchMultistatus(at.url, ops, (op) => op.action === 'remove' && !present.has(propertyKey(op.property)));
+    let etag = etagOf(node);
+    if (answer.ok) {
+      const next = await this.store.withTransaction(async (trx) => {
+        const dav = new DavStore(trx.executor);
+        const fresh = (await dav.get(node.id)) ?? node;
+        return dav.setProps(fresh, applyPropertyUpdate(fresh.props as DeadProperties, ops));
+      });
+      etag = etagOf(next);
+    }
+    return { status: 207, headers: { 'content-type': 'application/xml; charset=utf-8', etag }, body: answer.body };
+  }
+
+  // ACL (apiref 315) -----------------------------------------------------------------------------
+
+  private async acl(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    const node = this.existing(req, at, 'write-acl');
+    const base = `${req.cellCtx.url}__role/${req.box.name}/`;
+    const parsed = parseAcl(await readText(req.body, this.options.maxXmlBytes), base, BOX_PRIVILEGE_NAMES);
+    for (const ace of parsed.aces) {
+      if (ace.principal !== 'all') await this.assertRole(req, ace.principal.href);
+    }
+    const stored: StoredBoxAcl = { aces: parsed.aces, ...(parsed.requireSchemaAuthz ? { requireSchemaAuthz: parsed.requireSchemaAuthz } : {}) };
+    await this.store.withTransaction(async (trx) => new DavStore(trx.executor).setAcl(node, stored));
+    return { status: 200, headers: { etag: `"${node.version + 1}-${node.updated}"` } };
+  }
+
+  /** An ACL names roles of this cell that exist (personium-core: PR400-DV-0004 otherwise). */
+  private async assertRole(req: DavRequest, href: string): Promise<void> {
+    const prefix = `${req.cellCtx.url}__role/`;
+    const rest = href.startsWith(prefix) ? href.slice(prefix.length).split('/') : [];
+    if (rest.length !== 2) throw new PersoniumError('PR400-DV-0004', [], { cause: new Error(`${href} is not a role of this cell`) });
+    const [boxName, roleName] = rest as [string, string];
+    const key = JSON.stringify([roleName, boxName === '__' ? null : boxName]);
+    const role = await this.store.get({ cellId: req.cell.id, boxId: '', nodeId: '' }, 'Role', key);
+    if (!role) throw new PersoniumError('PR400-DV-0004');
+  }
+}
+
+const BOX_PRIVILEGE_NAMES: ReadonlySet<string> = new Set(BOX_PRIVILEGES);
+
+type ByteRange = { start: number; end: number };
+
+/** `bytes=a-b,c-,-n` → ranges within `size`; undefined when absent or malformed (then the whole body). */
+export function parseRange(header: string | undefined, size: number): ByteRange[] | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(.+)$/i.exec(header.trim());
+  if (!m) return undefined;
+  const ranges: ByteRange[] = [];
+  for (const part of m[1]!.split(',')) {
+    const r = /^\s*(\d*)-(\d*)\s*$/.exec(part);
+    if (!r || (r[1] === '' && r[2] === '')) return undefined;
+    if (r[1] === '') {
+      const n = Number(r[2]);
+      if (n === 0) continue;
+      ranges.push({ start: Math.max(0, size - n), end: size - 1 });
+    } else {
+      const start = Number(r[1]);
+      const end = r[2] === '' ? size - 1 : Math.min(Number(r[2]), size - 1);
+      if (r[2] !== '' && Number(r[2]) < start) return undefined;
+      if (start >= size) continue;
+      ranges.push({ start, end });
+    }
+    if (ranges.length > 64) return undefined; // a flood of tiny ranges is not worth serving piecemeal
+  }
+  if (ranges.length === 0) return 'unsatisfiable';
+  return ranges;
+}
+
+function ifRangeHolds(ifRange: string | undefined, node: DavNode): boolean {
+  if (ifRange === undefined) return true;
+  if (ifRange.startsWith('"') || ifRange.startsWith('W/')) return ifRange === etagOf(node);
+  return ifRange === new Date(node.updated).toUTCString();
+}
+
+/** A DAV ETag is strong: `"version-updated"` (personium-core), unlike OData's weak one. */
+export function etagOf(node: DavNode): string {
+  return `"${node.version}-${node.updated}"`;
+}
+
+function etagMatches(header: string | undefined, node: DavNode): boolean {
+  if (!header) return false;
+  const tag = etagOf(node);
+  return header.split(',').some((h) => {
+    const t = h.trim();
+    return t === tag || t === `W/${tag}`;
+  });
+}
+
+function assertIfMatch(header: string | undefined, node: DavNode): void {
+  if (header === undefined || header.trim() === '*') return;
+  if (!etagMatches(header, node)) throw new PersoniumError('PR412-DV-0001');
+}
+
+function urlOf(base: string, segments: string[]): string {
+  return segments.length === 0 ? base : `${base}/${segments.map(encodeURIComponent).join('/')}`;
+}
+
+/** The segments of a Destination inside the same box, or undefined when it points elsewhere. */
+function destinationSegments(destination: string, boxUrl: string): string[] | undefined {
+  let url: URL;
+  let box: URL;
+  try {
+    url = new URL(destination);
+    box = new URL(boxUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== box.origin || url.search || url.hash) return undefined;
+  const boxPath = box.pathname.replace(/\/$/, '');
+  if (url.pathname !== boxPath && !url.pathname.startsWith(`${boxPath}/`)) return undefined;
+  try {
+    return splitPath(url.pathname.slice(boxPath.length + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kind an extended MKCOL body asks for (apiref 306), or the 403 answer Personium gives otherwise. */
+function mkcolKind(text: string): DavKind | DavResponse {
+  const root = parseXml(text);
+  const refuse = (): DavResponse => ({
+    status: 403,
+    headers: { 'content-type': 'application/xml; charset=utf-8' },
+    body: `<?xml version="1.0" encoding="utf-8"?><D:mkcol-response xmlns:D="DAV:"><D:propstat><D:status>HTTP/1.1 403 Forbidden</D:status><D:error><D:valid-resourcetype/></D:error></D:propstat></D:mkcol-response>`,
+  });
+  if (root.ns !== DAV_NS || root.local !== 'mkcol' || !onlyElements(root)) return refuse();
+  const set = elements(root).find((e) => e.ns === DAV_NS && e.local === 'set');
+  const prop = set && elements(set).find((e) => e.ns === DAV_NS && e.local === 'prop');
+  const type = prop && elements(prop).find((e) => e.ns === DAV_NS && e.local === 'resourcetype');
+  if (!type) return refuse();
+  const parts = elements(type);
+  if (!parts.some((e) => e.ns === DAV_NS && e.local === 'collection')) return refuse();
+  const extensions = parts.filter((e) => !(e.ns === DAV_NS && e.local === 'collection'));
+  if (extensions.length === 0) return 'col';
+  if (extensions.length > 1) return refuse();
+  const [ext] = extensions as [typeof parts[number]];
+  if (ext.ns === PERSONIUM_NS && (ext.local === 'odata' || ext.local === 'service' || ext.local === 'stream')) return ext.local;
+  return refuse();
+}
+
+async function readText(body: Readable | undefined, limit: number): Promise<string> {
+  if (!body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      throw new PersoniumError('PR400-OD-0007', ['request body too large'], { status: 413 });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function emptyStream(): Readable {
+  return Readable.from([]);
+}
+
+function errorJson(code: 'PR416-DV-0001'): string {
+  const e = new PersoniumError(code);
+  return JSON.stringify({ code: e.code, message: { lang: 'en', value: e.message } });
+}
