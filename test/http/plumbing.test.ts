@@ -119,10 +119,10 @@ for (const backend of backends) {
       assert.ok(body.d.results.length >= 30);
     });
 
-    it('answers 404 PR404-MC-0001 for an unknown URL', async () => {
+    it('answers 404 for a URL that names nothing: a path below the unit is a cell (PR404-DV-0003)', async () => {
       const res = await call(t, { url: '/__nothing/here' });
       assert.equal(res.statusCode, 404);
-      assert.equal(json(res).code, 'PR404-MC-0001');
+      assert.equal(json(res).code, 'PR404-DV-0003');
     });
   });
 }
