@@ -30,9 +30,11 @@ for (const backend of backends) {
       try {
         await call(t, { method: 'POST', url: '/__ctl/Cell', body: { Name: 'full' } });
         await call(t, { method: 'POST', url: '/__ctl/Cell', body: { Name: 'keeper' } });
+        await call(t, { method: 'POST', url: '/__ctl/Cell', body: { Name: 'stable' } });
         const answers = await Promise.all([
           call(t, { method: 'POST', url: '/__ctl/Cell', body: { Name: 'fresh-1' } }),
-          call(t, { method: 'POST', url: '/__ctl/Cell', body: { Name: 'keeper' } }),
+          // A duplicate of a name nobody else touches (renaming 'keeper' would race with it).
+          call(t, { method: 'POST', url: '/__ctl/Cell', body: { Name: 'stable' } }),
           call(t, { method: 'PUT', url: "/__ctl/Cell('keeper')", body: { Name: 'renamed' } }),
           call(t, { method: 'POST', url: '/__ctl/Cell', body: { Name: 'renamed' } }),
           call(t, { method: 'DELETE', url: "/__ctl/Cell('full')" }),

@@ -8,7 +8,7 @@ import { BOX_PRIVILEGES, authorizeBox, type BoxContext, type BoxPrivilege, type 
 import type { Principal } from '../auth/principal.js';
 import { parseAcl } from '../acl/acl-xml.js';
 import { propfindMultistatus, type PropfindEntry } from './multistatus.js';
-import { assertResourceName, splitPath } from './names.js';
+import { assertResourceName, isValidResourceName, splitPath } from './names.js';
 import { applyPropertyUpdate, isProtected, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from './properties.js';
 import { DAV_NS, PERSONIUM_NS, elements, onlyElements, parseXml, propertyKey } from './xml-tree.js';
 
@@ -99,6 +99,8 @@ export class DavService {
 
   private async resolve(req: DavRequest): Promise<Resolved> {
     const segments = splitPath(req.rawPath);
+    // No resource can have such a name: refuse before it reaches a query (PostgreSQL rejects NUL).
+    for (const name of segments) assertResourceName(name);
     const dav = new DavStore(this.store.executor);
     const root = await dav.root(req.cell.id, req.box.id);
     const path = await dav.walk(root, segments);
@@ -567,10 +569,15 @@ function destinationSegments(destination: string, boxUrl: string): string[] | un
     return undefined;
   }
   if (url.origin !== box.origin || url.search || url.hash) return undefined;
+  // The URL parser would quietly resolve `..` and `.`: a Destination that needs it is refused instead.
+  const rawPath = destination.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').replace(/[?#].*$/, '');
+  if (rawPath.split('/').some((s) => s === '.' || s === '..' || /^(%2e|\.){1,2}$/i.test(s))) return undefined;
   const boxPath = box.pathname.replace(/\/$/, '');
   if (url.pathname !== boxPath && !url.pathname.startsWith(`${boxPath}/`)) return undefined;
   try {
-    return splitPath(url.pathname.slice(boxPath.length + 1));
+    const segments = splitPath(url.pathname.slice(boxPath.length + 1));
+    // Intermediate names must be names too (the last one is checked with its own error code).
+    return segments.slice(0, -1).every(isValidResourceName) ? segments : undefined;
   } catch {
     return undefined;
   }

@@ -51,7 +51,7 @@ export function applyPropertyUpdate(current: DeadProperties, ops: PropertyOperat
 
 /** Writes an element (a stored property) under `parent`, namespaces declared where they are used. */
 export function writeElement(parent: XMLBuilder, el: XmlElement, withChildren = true): void {
-  const node = parent.ele(el.ns || null, el.local);
+  const node = parent.ele(el.ns || null, el.prefix && el.ns ? `${el.prefix}:${el.local}` : el.local);
   for (const a of el.attrs) {
     if (a.ns) node.att(a.ns, a.local, a.value);
     else node.att(a.local, a.value);

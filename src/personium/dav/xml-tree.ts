@@ -5,6 +5,8 @@ import { PersoniumError } from '../../core/errors/personium-error.js';
 export interface XmlElement {
   ns: string;
   local: string;
+  /** The prefix the client used, kept so a property reads back the way it was written. */
+  prefix?: string;
   attrs: { ns: string; local: string; value: string }[];
   children: XmlNode[];
 }
@@ -38,6 +40,7 @@ export function parseXml(text: string): XmlElement {
     const el: XmlElement = {
       ns: tag.uri,
       local: tag.local,
+      ...(tag.prefix ? { prefix: tag.prefix } : {}),
       attrs: Object.values(tag.attributes)
         .filter((a) => a.uri !== XMLNS_NS && a.prefix !== 'xmlns' && a.name !== 'xmlns')
         .map((a) => ({ ns: a.uri, local: a.local, value: a.value })),
