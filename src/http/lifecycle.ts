@@ -17,7 +17,7 @@ import { PersoniumError } from '../core/errors/personium-error.js';
 import { authorize, isCellPrivilege, type Privilege } from '../personium/auth/policy.js';
 import type { Principal, PrincipalResolver } from '../personium/auth/principal.js';
 import { renderPersoniumError } from '../personium/http/error-renderer.js';
-import { corsHeaders, preflightHeaders } from './cors.js';
+import { SUPPORTED_METHODS, corsHeaders, preflightHeaders } from './cors.js';
 import { applyOverrides } from './method-override.js';
 import type { HttpMetrics } from './metrics.js';
 import { generateRequestKey, isValidRequestKey } from './request-key.js';
@@ -164,7 +164,13 @@ export async function createHttp({ config, metrics, principals }: LifecycleOptio
   // apiref 002: a preflight is answered for any path.
   app.options('*', { config: { privilege: 'none' } }, async (req, reply) => {
     const requested = req.headers['access-control-request-headers'];
-    reply.headers(preflightHeaders(typeof requested === 'string' ? requested : undefined)).code(200).send();
+    // `DAV: 1`: WebDAV clients look for it before they talk WebDAV (RFC 4918 §10.1; no locks, so no class 2).
+    reply
+      .headers(preflightHeaders(typeof requested === 'string' ? requested : undefined))
+      .header('dav', '1')
+      .header('allow', SUPPORTED_METHODS.join(', '))
+      .code(200)
+      .send();
   });
 
   return app;

@@ -20,7 +20,7 @@ export interface BoxRoutesOptions {
   roles: RoleResolver;
 }
 
-const DAV_METHODS = ['GET', 'PUT', 'DELETE', 'MKCOL', 'MOVE', 'PROPFIND', 'PROPPATCH', 'ACL'];
+const DAV_METHODS = ['GET', 'PUT', 'DELETE', 'MKCOL', 'MOVE', 'COPY', 'PROPFIND', 'PROPPATCH', 'ACL'];
 const XML_LIMIT = 1024 * 1024;
 
 type BoxRequest = FastifyRequest<{ Params: { cell: string; box: string; '*'?: string } }>;

@@ -7,7 +7,7 @@ import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { BOX_PRIVILEGES, authorizeBox, type BoxContext, type BoxPrivilege, type CellContext, type StoredBoxAcl } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import { parseAcl } from '../acl/acl-xml.js';
-import { propfindMultistatus, type PropfindEntry } from './multistatus.js';
+import { propfindMultistatus, type PropfindEntry, type PropfindMode } from './multistatus.js';
 import { assertResourceName, isValidResourceName, splitPath } from './names.js';
 import { applyPropertyUpdate, isProtected, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from './properties.js';
 import { DAV_NS, PERSONIUM_NS, elements, onlyElements, parseXml, propertyKey } from './xml-tree.js';
@@ -86,6 +86,8 @@ export class DavService {
         return this.delete(req, at);
       case 'MOVE':
         return this.move(req, at);
+      case 'COPY':
+        return this.copy(req, at);
       case 'PROPFIND':
         return this.propfind(req, at);
       case 'PROPPATCH':
@@ -294,6 +296,11 @@ export class DavService {
     const parent = this.assertParent(at, req.box.url);
     assertResourceName(name);
     const text = await readText(req.body, this.options.maxXmlBytes);
+    // RFC 4918 §9.3: a body the server does not understand is 415; Personium's body is XML.
+    const type = req.header('content-type');
+    if (text.trim() !== '' && type !== undefined && !/^(application|text)\/xml\b/i.test(type)) {
+      throw new PersoniumError('PR415-OD-0001', [type]);
+    }
     const kind = text.trim() === '' ? 'col' : mkcolKind(text);
     if (typeof kind !== 'string') return kind;
     if (at.segments.length > MAX_DEPTH) throw new PersoniumError('PR400-DV-0008');
@@ -414,6 +421,78 @@ export class DavService {
     };
   }
 
+  // COPY (RFC 4918 §9.8; not in Personium, offered for WebDAV clients) -------------------------------
+
+  private async copy(req: DavRequest, at: Resolved): Promise<DavResponse> {
+    const destination = req.header('destination');
+    if (!destination) throw new PersoniumError('PR400-DV-0010', ['Destination']);
+    const overwriteHeader = req.header('overwrite') ?? 'T';
+    if (!/^[TF]$/i.test(overwriteHeader)) throw new PersoniumError('PR400-DV-0009', ['Overwrite', overwriteHeader]);
+    const depth = req.header('depth') ?? 'infinity';
+    if (depth !== '0' && depth !== 'infinity') throw new PersoniumError('PR400-DV-0003', [depth]);
+    const source = this.existing(req, at, 'read');
+    if (source.kind === 'root') throw new PersoniumError('PR400-DV-0015');
+    const destSegments = destinationSegments(destination, req.box.url);
+    if (!destSegments || destSegments.length === 0) throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
+    if (destSegments.join('/') === at.segments.join('/')) throw new PersoniumError('PR403-DV-0005', [destination]);
+    if (destSegments.length > at.segments.length && at.segments.every((s, i) => destSegments[i] === s)) {
+      throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
+    }
+    const destName = destSegments[destSegments.length - 1]!;
+    assertResourceName(destName);
+    const dav = new DavStore(this.store.executor);
+    const destPath = await dav.walk(at.path[0]!, destSegments);
+    if (destPath.length < destSegments.length) throw new PersoniumError('PR409-DV-0001', [destSegments[destPath.length - 1]!]);
+    const destParent = destPath[destSegments.length - 1]!;
+    const existing = destPath.length === destSegments.length + 1 ? destPath[destSegments.length] : undefined;
+    this.authorize(req, destPath.slice(0, destSegments.length), 'bind');
+    if (destParent.kind !== 'col' && destParent.kind !== 'root') throw new PersoniumError('PR400-DV-0014');
+    if (existing) {
+      if (overwriteHeader.toUpperCase() !== 'T') throw new PersoniumError('PR412-DV-0002');
+      if (existing.kind !== 'file') throw new PersoniumError('PR400-DV-0012');
+      this.authorize(req, destPath.slice(0, destSegments.length), 'unbind');
+    }
+    const tree = depth === '0' || source.kind === 'file' ? [source] : parentsFirst(source, await dav.subtree(source));
+    if (tree.some((n) => n.kind !== 'file' && n.kind !== 'col')) throw new PersoniumError('PR501-MC-0002', ['COPY of OData, service or stream collections']);
+    // Bodies first (outside the transaction), then every row at once.
+    const copies = new Map<string, StoredBlob>();
+    try {
+      for (const n of tree) {
+        if (n.kind === 'file' && n.blob) copies.set(n.id, await this.options.blobs.put(this.options.blobs.read(n.blob), Number.MAX_SAFE_INTEGER));
+      }
+      const replaced = await this.store.withTransaction(async (trx) => {
+        const tx = new DavStore(trx.executor);
+        if (existing) await tx.deleteNodes([existing.id]);
+        else if ((await tx.children(destParent)).length >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
+        const newIds = new Map<string, string>([[source.parentId, destParent.id]]);
+        for (const n of tree) {
+          const blob = copies.get(n.id);
+          const created = await tx.insert({
+            cellId: n.cellId,
+            boxId: n.boxId,
+            parentId: newIds.get(n.parentId)!,
+            name: n.id === source.id ? destName : n.name,
+            kind: n.kind,
+            contentType: n.contentType,
+            size: blob?.size ?? 0,
+            blob: blob?.id ?? null,
+            sha256: blob?.sha256 ?? null,
+            props: n.props,
+            acl: null,
+          });
+          newIds.set(n.id, created.id);
+        }
+        return existing?.blob ?? null;
+      });
+      if (replaced) await this.options.blobs.remove(replaced);
+    } catch (err) {
+      await this.options.blobs.removeAll([...copies.values()].map((b) => b.id));
+      if (err instanceof DavConflictError) throw new PersoniumError('PR412-DV-0002', [], { cause: err });
+      throw err;
+    }
+    return { status: existing ? 204 : 201, headers: { location: urlOf(req.box.url, destSegments) } };
+  }
+
   // PROPFIND (apiref 305, 307) -------------------------------------------------------------------
 
   private async propfind(req: DavRequest, at: Resolved): Promise<DavResponse> {
@@ -421,11 +500,7 @@ export class DavService {
     if (depth === 'infinity') throw new PersoniumError('PR403-DV-0001');
     if (depth !== '0' && depth !== '1') throw new PersoniumError('PR400-DV-0003', [depth ?? 'null']);
     const node = this.existing(req, at, 'read-properties');
-    const text = await readText(req.body, this.options.maxXmlBytes);
-    if (text.trim() !== '') {
-      const root = parseXml(text);
-      if (root.ns !== DAV_NS || root.local !== 'propfind') throw new PersoniumError('PR400-DV-0006');
-    }
+    const mode = propfindMode(await readText(req.body, this.options.maxXmlBytes));
     const entries: PropfindEntry[] = [this.entry(req, at.path, at.url)];
     if (depth === '1' && isCollectionKind(node.kind)) {
       const dav = new DavStore(this.store.executor);
@@ -436,7 +511,7 @@ export class DavService {
     return {
       status: 207,
       headers: { 'content-type': 'application/xml; charset=utf-8', etag: etagOf(node) },
-      body: propfindMultistatus(entries),
+      body: propfindMultistatus(entries, mode),
     };
   }
 
@@ -459,8 +534,8 @@ export class DavService {
   private async proppatch(req: DavRequest, at: Resolved): Promise<DavResponse> {
     const node = this.existing(req, at, 'write-properties');
     const ops = parsePropertyUpdate(parseXml(await readText(req.body, this.options.maxXmlBytes)));
-    const present = new Set(Object.keys(node.props));
-    const answer = proppatchMultistatus(at.url, ops, (op) => op.action === 'remove' && !present.has(propertyKey(op.property)));
+    // RFC 4918 §14.23: removing a property that is not there is not an error (personium-core says 404; litmus agrees with the RFC).
+    const answer = proppatchMultistatus(at.url, ops);
     let etag = etagOf(node);
     if (answer.ok) {
       const next = await this.store.withTransaction(async (trx) => {
@@ -497,6 +572,15 @@ export class DavService {
     const role = await this.store.get({ cellId: req.cell.id, boxId: '', nodeId: '' }, 'Role', key);
     if (!role) throw new PersoniumError('PR400-DV-0004');
   }
+}
+
+/** The nodes of a subtree ordered so that every parent comes before its children. */
+function parentsFirst(top: DavNode, nodes: DavNode[]): DavNode[] {
+  const byParent = new Map<string, DavNode[]>();
+  for (const n of nodes) byParent.set(n.parentId, [...(byParent.get(n.parentId) ?? []), n]);
+  const out: DavNode[] = [top];
+  for (let i = 0; i < out.length; i++) out.push(...(byParent.get(out[i]!.id) ?? []));
+  return out;
 }
 
 const BOX_PRIVILEGE_NAMES: ReadonlySet<string> = new Set(BOX_PRIVILEGES);
@@ -604,6 +688,19 @@ function mkcolKind(text: string): DavKind | DavResponse {
   const [ext] = extensions as [typeof parts[number]];
   if (ext.ns === PERSONIUM_NS && (ext.local === 'odata' || ext.local === 'service' || ext.local === 'stream')) return ext.local;
   return refuse();
+}
+
+/** An empty body is allprop (apiref 305); otherwise `allprop`, `propname` or `prop` (RFC 4918 §14.20). */
+function propfindMode(text: string): PropfindMode {
+  if (text.trim() === '') return { kind: 'allprop' };
+  const root = parseXml(text);
+  if (root.ns !== DAV_NS || root.local !== 'propfind') throw new PersoniumError('PR400-DV-0006');
+  const [first] = elements(root);
+  if (!first || first.ns !== DAV_NS) throw new PersoniumError('PR400-DV-0006');
+  if (first.local === 'allprop') return { kind: 'allprop' };
+  if (first.local === 'propname') return { kind: 'propname' };
+  if (first.local === 'prop') return { kind: 'prop', names: elements(first).map((e) => ({ ns: e.ns, local: e.local })) };
+  throw new PersoniumError('PR400-DV-0006');
 }
 
 async function readText(body: Readable | undefined, limit: number): Promise<string> {

@@ -21,8 +21,16 @@ export function creationDate(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '+0000');
 }
 
-/** The PROPFIND 207 body (apiref 305/307; seed page): allprop, as Personium always answers. */
-export function propfindMultistatus(entries: PropfindEntry[]): string {
+/** What a PROPFIND asks for (RFC 4918 §9.1): everything, the names only, or named properties. */
+export type PropfindMode =
+  | { kind: 'allprop' }
+  | { kind: 'propname' }
+  | { kind: 'prop'; names: { ns: string; local: string }[] };
+
+const LIVE = ['creationdate', 'getlastmodified', 'getcontentlength', 'getcontenttype', 'resourcetype', 'acl'] as const;
+
+/** The PROPFIND 207 body (apiref 305/307; seed page). Personium always answers allprop; named properties are a kura extra. */
+export function propfindMultistatus(entries: PropfindEntry[], mode: PropfindMode = { kind: 'allprop' }): string {
   const doc = create({ version: '1.0', encoding: 'utf-8' });
   const root = doc.ele(DAV_NS, 'multistatus');
   for (const entry of entries) {
@@ -31,22 +39,67 @@ export function propfindMultistatus(entries: PropfindEntry[]): string {
     const propstat = response.ele(DAV_NS, 'propstat');
     const prop = propstat.ele(DAV_NS, 'prop');
     const { node } = entry;
-    prop.ele(DAV_NS, 'creationdate').txt(creationDate(node.created));
-    prop.ele(DAV_NS, 'getlastmodified').txt(new Date(node.updated).toUTCString());
-    if (node.kind === 'file') {
-      prop.ele(DAV_NS, 'getcontentlength').txt(String(node.size));
-      prop.ele(DAV_NS, 'getcontenttype').txt(node.contentType ?? 'application/octet-stream');
+    const dead = node.props as DeadProperties;
+    const live = (name: (typeof LIVE)[number]) => liveAvailable(entry, name);
+    if (mode.kind === 'propname') {
+      for (const name of LIVE) if (live(name)) prop.ele(DAV_NS, name);
+      for (const value of Object.values(dead)) writeElement(prop, value, false);
+    } else {
+      const wanted = mode.kind === 'prop' ? mode.names : undefined;
+      const missing: { ns: string; local: string }[] = [];
+      const want = (ns: string, local: string) => !wanted || wanted.some((w) => w.ns === ns && w.local === local);
+      for (const name of LIVE) if (want(DAV_NS, name) && live(name)) writeLive(prop, entry, name);
+      for (const value of Object.values(dead)) if (want(value.ns, value.local)) writeElement(prop, value);
+      for (const w of wanted ?? []) {
+        const isLive = w.ns === DAV_NS && (LIVE as readonly string[]).includes(w.local) && live(w.local as (typeof LIVE)[number]);
+        if (!isLive && !dead[`{${w.ns}}${w.local}`]) missing.push(w);
+      }
+      propstat.ele(DAV_NS, 'status').txt('HTTP/1.1 200 OK');
+      if (missing.length > 0) {
+        const notFound = response.ele(DAV_NS, 'propstat');
+        const p404 = notFound.ele(DAV_NS, 'prop');
+        for (const m of missing) p404.ele(m.ns || null, m.ns === DAV_NS ? m.local : m.ns ? `ns0:${m.local}` : m.local);
+        notFound.ele(DAV_NS, 'status').txt('HTTP/1.1 404 Not Found');
+      }
+      continue;
     }
-    const type = prop.ele(DAV_NS, 'resourcetype');
-    if (node.kind !== 'file') type.ele(DAV_NS, 'collection');
-    if (node.kind === 'odata' || node.kind === 'service' || node.kind === 'stream') {
-      type.ele(PERSONIUM_NS, `p:${node.kind}`).att(XMLNS_NS, 'xmlns:p', PERSONIUM_NS);
-    }
-    if (entry.acl) writeAcl(prop, entry.acl);
-    for (const value of Object.values(node.props as DeadProperties)) writeElement(prop, value);
     propstat.ele(DAV_NS, 'status').txt('HTTP/1.1 200 OK');
   }
   return doc.end();
+}
+
+function liveAvailable(entry: PropfindEntry, name: (typeof LIVE)[number]): boolean {
+  if (name === 'getcontentlength' || name === 'getcontenttype') return entry.node.kind === 'file';
+  if (name === 'acl') return entry.acl !== undefined;
+  return true;
+}
+
+function writeLive(prop: XMLBuilder, entry: PropfindEntry, name: (typeof LIVE)[number]): void {
+  const { node } = entry;
+  switch (name) {
+    case 'creationdate':
+      prop.ele(DAV_NS, 'creationdate').txt(creationDate(node.created));
+      return;
+    case 'getlastmodified':
+      prop.ele(DAV_NS, 'getlastmodified').txt(new Date(node.updated).toUTCString());
+      return;
+    case 'getcontentlength':
+      prop.ele(DAV_NS, 'getcontentlength').txt(String(node.size));
+      return;
+    case 'getcontenttype':
+      prop.ele(DAV_NS, 'getcontenttype').txt(node.contentType ?? 'application/octet-stream');
+      return;
+    case 'resourcetype': {
+      const type = prop.ele(DAV_NS, 'resourcetype');
+      if (node.kind !== 'file') type.ele(DAV_NS, 'collection');
+      if (node.kind === 'odata' || node.kind === 'service' || node.kind === 'stream') {
+        type.ele(PERSONIUM_NS, `p:${node.kind}`).att(XMLNS_NS, 'xmlns:p', PERSONIUM_NS);
+      }
+      return;
+    }
+    case 'acl':
+      writeAcl(prop, entry.acl!);
+  }
 }
 
 function writeAcl(parent: XMLBuilder, acl: NonNullable<PropfindEntry['acl']>): void {
