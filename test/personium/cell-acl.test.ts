@@ -54,6 +54,23 @@ for (const backend of backends) {
       assert.equal((await call(t, { method: 'ACL', url: '/c/', as: staff, body: acl('') })).statusCode, 403);
     });
 
+    it('PROPFIND on the cell shows its properties, and its ACL to those who may read it (apiref 290)', async () => {
+      const body = acl(ace('<D:href>staff</D:href>', '<p:propfind/>') + ace('<D:href>../box1/boxed</D:href>', '<p:box-read/>'));
+      assert.equal((await call(t, { method: 'ACL', url: '/c/', body })).statusCode, 200);
+      const admin = await call(t, { method: 'PROPFIND', url: '/c/', headers: { depth: '0' } });
+      assert.equal(admin.statusCode, 207, admin.body);
+      assert.match(admin.body, /<href>http:\/\/unit\.test\/c\/<\/href>/);
+      assert.match(admin.body, /<p:cellstatus xmlns:p="urn:x-personium:xmlns">normal<\/p:cellstatus>/);
+      assert.match(admin.body, /<acl xmlns:p="urn:x-personium:xmlns" xml:base="http:\/\/unit\.test\/c\/__role\/__\/">/);
+      assert.match(admin.body, /<href>staff<\/href><\/principal><grant><privilege><p:propfind\/>/);
+      assert.match(admin.body, /<href>\.\.\/box1\/boxed<\/href>/);
+      const member = await call(t, { method: 'PROPFIND', url: '/c/', as: staff, headers: { depth: '0' } });
+      assert.equal(member.statusCode, 207);
+      assert.ok(!member.body.includes('<acl'));
+      assert.equal((await call(t, { method: 'PROPFIND', url: '/c/', as: 'anonymous', headers: { depth: '0' } })).statusCode, 401);
+      assert.equal((await call(t, { method: 'PROPFIND', url: '/c/', headers: { depth: 'infinity' } })).statusCode, 403);
+    });
+
     const hostile: [string, string, string][] = [
       ['malformed XML', '<D:acl xmlns:D="DAV:"><D:ace>', 'PR400-DV-0001'],
       ['an empty body', '', 'PR400-DV-0001'],

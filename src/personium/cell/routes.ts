@@ -21,7 +21,9 @@ import type { PasswordHasher } from '../auth/passwords.js';
 import { CELL_PRIVILEGES, authorize, isCellPrivilege, type CellContext, type CellPrivilege, type StoredAcl } from '../auth/policy.js';
 import { parseAcl } from '../acl/acl-xml.js';
 import { applyPropertyUpdate, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from '../dav/properties.js';
-import { parseXml } from '../dav/xml-tree.js';
+import { DAV_NS, PERSONIUM_NS, parseXml } from '../dav/xml-tree.js';
+import { propfindMultistatus } from '../dav/multistatus.js';
+import type { DavNode } from '../../store/dav-store.js';
 import { routePrivilege } from '../../http/lifecycle.js';
 import type { PrincipalResolver } from '../auth/principal.js';
 import type { HeldRole, RoleResolver } from '../auth/roles.js';
@@ -156,6 +158,44 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth, bl
         }
         reply.code(207).header('content-type', 'application/xml; charset=utf-8');
         return answer.body;
+      },
+    });
+  }
+
+  // apiref 290: the cell's properties and (with acl-read) its ACL.
+  for (const url of ['/:cell/', '/:cell']) {
+    app.route<{ Params: { cell: string } }>({
+      method: 'PROPFIND',
+      url,
+      config: { privilege: 'propfind' },
+      handler: async (req, reply) => {
+        const depth = headerValue(req, 'depth');
+        if (depth === 'infinity') throw new PersoniumError('PR403-DV-0001');
+        if (depth !== undefined && depth !== '0' && depth !== '1') throw new PersoniumError('PR400-DV-0003', [depth]);
+        const text = bodyOf(req)?.toString('utf8') ?? '';
+        if (text.trim() !== '') {
+          const root = parseXml(text);
+          if (root.ns !== DAV_NS || root.local !== 'propfind') throw new PersoniumError('PR400-DV-0006');
+        }
+        const ctx = await cellContext(req, config, auth.roles);
+        let showAcl = true;
+        try {
+          authorize(req.principal, 'acl-read', ctx);
+        } catch {
+          showAcl = false;
+        }
+        const cell = req.cell;
+        const properties = { ...((cell.props.__properties as DeadProperties | undefined) ?? {}) };
+        properties[`{${PERSONIUM_NS}}cellstatus`] = { ns: PERSONIUM_NS, local: 'cellstatus', prefix: 'p', attrs: [], children: ['normal'] };
+        const node: DavNode = {
+          id: cell.id, cellId: cell.id, boxId: '', parentId: '', name: '', kind: 'root', contentType: null, size: 0, blob: null,
+          sha256: null, version: cell.version, created: cell.published, updated: cell.updated, props: properties, acl: null,
+        };
+        const body = propfindMultistatus([
+          { href: ctx.url, node, ...(showAcl ? { acl: { base: `${ctx.url}__role/__/`, own: ctx.acl, inherited: [] } } : {}) },
+        ]);
+        reply.code(207).header('content-type', 'application/xml; charset=utf-8');
+        return body;
       },
     });
   }
