@@ -3,6 +3,7 @@
  * durability settings (WAL, synchronous=FULL), no framework, no OData, no JSON documents.
  * Usage: node --import tsx bench/bare-server.ts <dataDir> <token>; prints {"port":N} when listening.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -30,9 +31,64 @@ function send(res: http.ServerResponse, status: number, body?: unknown): void {
   res.end(text);
 }
 
+// WebDAV equivalents (issue 4): a 4 KiB file held in memory, durable PUTs, and a stat loop over 1,000 files.
+const FILE_4K = Buffer.alloc(4096, 'k');
+const davDir = path.join(dataDir, 'dav');
+const bigDir = path.join(davDir, 'big');
+const putDir = path.join(davDir, 'put');
+fs.mkdirSync(bigDir, { recursive: true });
+fs.mkdirSync(putDir, { recursive: true });
+for (let i = 0; i < 1000; i++) fs.writeFileSync(path.join(bigDir, `f${i}.txt`), FILE_4K);
+
+const xmlEscape = (s: string) => s.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function durablePut(req: http.IncomingMessage, res: http.ServerResponse, name: string): void {
+  const temp = path.join(putDir, `.${randomUUID()}`);
+  const out = fs.createWriteStream(temp);
+  req.pipe(out);
+  out.on('finish', () => {
+    const fd = fs.openSync(temp, 'r+');
+    fs.fsync(fd, () => {
+      fs.closeSync(fd);
+      fs.rename(temp, path.join(putDir, name), () => {
+        const dir = fs.openSync(putDir, 'r');
+        fs.fsync(dir, () => {
+          fs.closeSync(dir);
+          res.writeHead(201, { etag: `"1-${Date.now()}"` }).end();
+        });
+      });
+    });
+  });
+}
+
+function statLoop(res: http.ServerResponse): void {
+  fs.readdir(bigDir, (err, names) => {
+    if (err) return send(res, 500);
+    let pending = names.length;
+    const parts: string[] = new Array(names.length);
+    names.forEach((name, i) => {
+      fs.stat(path.join(bigDir, name), (_e, st) => {
+        parts[i] = `<response><href>/bench/box/big/${xmlEscape(name)}</href><propstat><prop><creationdate>${st.birthtime.toISOString()}</creationdate><getlastmodified>${st.mtime.toUTCString()}</getlastmodified><getcontentlength>${st.size}</getcontentlength><resourcetype/></prop><status>HTTP/1.1 200 OK</status></propstat></response>`;
+        if (--pending === 0) {
+          const body = `<?xml version="1.0" encoding="utf-8"?><multistatus xmlns="DAV:">${parts.join('')}</multistatus>`;
+          res.writeHead(207, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) }).end(body);
+        }
+      });
+    });
+  });
+}
+
 const server = http.createServer((req, res) => {
   if (req.headers.authorization !== `Bearer ${token}`) return send(res, 401, { code: 'unauthorized' });
   const url = new URL(req.url ?? '/', 'http://bare/');
+  if (url.pathname === '/bench/box/file4k' && req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': FILE_4K.length, etag: '"1-1"' });
+    return void res.end(FILE_4K);
+  }
+  const put = /^\/bench\/box\/put\d+\/([^/]+)$/.exec(url.pathname);
+  if (put && req.method === 'PUT') return durablePut(req, res, put[1]!);
+  const method = req.headers['x-http-method-override'] ?? req.method;
+  if (url.pathname === '/bench/box/big' && method === 'PROPFIND') return statLoop(res);
   if (req.method === 'POST' && url.pathname === '/__ctl/Cell') {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

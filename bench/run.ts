@@ -28,7 +28,7 @@ interface Server {
 /** One measured request shape; `path`/`body` are called per request so names stay unique. */
 interface Scenario {
   name: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PROPFIND';
   path: (n: number) => string;
   body?: (n: number, server: string) => string;
   expect: number;
@@ -55,6 +55,32 @@ const scenarios: Scenario[] = [
     expect: 200,
   },
 ];
+
+const FILE_4K = 'k'.repeat(4096);
+const davScenarios: Scenario[] = [
+  { name: 'GET 4 KiB file', method: 'GET', path: () => '/bench/box/file4k', expect: 200 },
+  {
+    name: 'PUT new 4 KiB file',
+    method: 'PUT',
+    // 64 collections: a collection holds at most 1,024 resources (personium-core's limit).
+    path: (n) => `/bench/box/put${n % 64}/f-${process.hrtime.bigint()}-${n}`,
+    body: () => FILE_4K,
+    expect: 201,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' },
+  },
+  {
+    name: 'PROPFIND Depth 1 (1000)',
+    // autocannon only sends RFC 7231 methods: both servers get POST with X-HTTP-Method-Override (apiref 003).
+    method: 'POST',
+    path: () => '/bench/box/big',
+    expect: 207,
+    headers: { authorization: `Bearer ${TOKEN}`, depth: '1', 'x-http-method-override': 'PROPFIND' },
+  },
+];
+scenarios.push(...davScenarios);
+// BENCH_ONLY=regex runs a subset (for working on one scenario); the targets then report what ran.
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
+if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((sc) => only.test(sc.name)));
 
 interface Figures {
   rps: number;
@@ -151,11 +177,30 @@ async function measure(server: Server, scenario: Scenario, seconds: number): Pro
   };
 }
 
+/** kura's side of the WebDAV scenarios: the cell, box, the 4 KiB file and 1,000 files to list. */
+async function preloadDav(server: Server): Promise<void> {
+  const put = (url: string, body: string) =>
+    fetch(`${server.url}${url}`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body }).then(async (res) => {
+      await res.text();
+      if (res.status >= 300) throw new Error(`PUT ${url} answered ${res.status}`);
+    });
+  const mkcol = (url: string) => fetch(`${server.url}${url}`, { method: 'MKCOL', headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.text());
+  await fetch(`${server.url}/__ctl/Cell`, { method: 'POST', headers, body: JSON.stringify({ Name: 'bench' }) }).then((r) => r.text());
+  await fetch(`${server.url}/bench/__ctl/Box`, { method: 'POST', headers, body: JSON.stringify({ Name: 'box' }) }).then((r) => r.text());
+  await put('/bench/box/file4k', FILE_4K);
+  for (let i = 0; i < 64; i++) await mkcol(`/bench/box/put${i}`);
+  await mkcol('/bench/box/big');
+  for (let i = 0; i < 1000; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => put(`/bench/box/big/f${i + j}.txt`, FILE_4K)));
+  }
+}
+
 async function runAll(name: Server['name']) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `kura-bench-${name}-`));
   const server = await start(name, dataDir);
   try {
     await preload(server);
+    if (name === 'kura') await preloadDav(server);
     const figures = new Map<string, Figures>();
     for (const scenario of scenarios) {
       await measure(server, scenario, WARMUP);
@@ -193,8 +238,8 @@ async function main(): Promise<void> {
     `\nRSS after run: kura ${kura.rss.now.toFixed(0)} MiB (peak ${kura.rss.peak.toFixed(0)}), bare ${bare.rss.now.toFixed(0)} MiB (peak ${bare.rss.peak.toFixed(0)})`,
   );
 
-  const ratioOf = (name: string) => rows.find((r) => r.scenario === name)!.ratio;
-  const worstP99 = Math.max(...rows.map((r) => r.kura.p99));
+  const ratioOf = (name: string) => rows.find((r) => r.scenario === name)?.ratio ?? NaN;
+  const worstP99 = Math.max(...rows.filter((r) => r.scenario.startsWith('Cell')).map((r) => r.kura.p99));
   const mark = (ok: boolean) => (ok ? '✓' : '✗');
   const targets = [
     `create ≥0.5× bare ${mark(ratioOf('Cell create') >= 0.5)} (${ratioOf('Cell create').toFixed(2)}×)`,
@@ -202,9 +247,16 @@ async function main(): Promise<void> {
     `p99 ≤15 ms ${mark(worstP99 <= 15)} (worst ${worstP99} ms)`,
     `RSS ≤160 MiB ${mark(kura.rss.now <= 160)} (${kura.rss.now.toFixed(0)} MiB)`,
   ];
+  const propfind = rows.find((r) => r.scenario === 'PROPFIND Depth 1 (1000)') ?? { ratio: NaN, kura: { p50: NaN, p99: NaN } };
+  const davTargets = [
+    `GET ≥0.55× in-memory bare ${mark(ratioOf('GET 4 KiB file') >= 0.55)} (${ratioOf('GET 4 KiB file').toFixed(2)}×)`,
+    `PUT ≥0.8× durable bare PUT ${mark(ratioOf('PUT new 4 KiB file') >= 0.8)} (${ratioOf('PUT new 4 KiB file').toFixed(2)}×)`,
+    `PROPFIND ≥1.0× bare stat loop ${mark(propfind.ratio >= 1)} (${propfind.ratio.toFixed(2)}×), p99 ≤3× p50 ${mark(propfind.kura.p99 <= 3 * propfind.kura.p50)} (${propfind.kura.p50}/${propfind.kura.p99} ms)`,
+  ];
   console.log(`targets: ${targets.join(', ')}`);
+  console.log(`WebDAV targets: ${davTargets.join(', ')}`);
 
-  const auth = await runAuth();
+  const auth = only && !only.test('Role read') ? [] : await runAuth();
 
   const out = path.join(root, 'bench/results');
   fs.mkdirSync(out, { recursive: true });

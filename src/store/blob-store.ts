@@ -25,6 +25,13 @@ export interface StoredBlob {
 export class BlobStore {
   private readonly root: string;
   private readonly tmp: string;
+  /**
+   * Small blobs recently read, by id. Safe to cache without invalidation: a blob never changes
+   * (a new body is a new blob); a removed blob is dropped here too.
+   */
+  private readonly cache = new Map<string, Buffer>();
+  private cachedBytes = 0;
+  private static readonly CACHE_BYTES = 32 * 1024 * 1024;
 
   constructor(dataDir: string) {
     this.root = path.join(dataDir, 'blobs');
@@ -71,7 +78,31 @@ export class BlobStore {
     return fs.createReadStream(this.pathOf(id), range ? { start: range.start, end: range.end } : {});
   }
 
+  /** The whole blob in memory: for small files only (they are kept in a bounded cache). */
+  async readAll(id: string): Promise<Buffer> {
+    const hit = this.cache.get(id);
+    if (hit) {
+      this.cache.delete(id);
+      this.cache.set(id, hit);
+      return hit;
+    }
+    const data = await fsp.readFile(this.pathOf(id));
+    this.cache.set(id, data);
+    this.cachedBytes += data.length;
+    while (this.cachedBytes > BlobStore.CACHE_BYTES) {
+      const [oldest, buf] = this.cache.entries().next().value as [string, Buffer];
+      this.cache.delete(oldest);
+      this.cachedBytes -= buf.length;
+    }
+    return data;
+  }
+
   async remove(id: string): Promise<void> {
+    const cached = this.cache.get(id);
+    if (cached) {
+      this.cache.delete(id);
+      this.cachedBytes -= cached.length;
+    }
     await fsp.rm(this.pathOf(id), { force: true });
   }
 

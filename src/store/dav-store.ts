@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, DavNodesTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+/** The compiled child lookup per dialect adapter (SQLite writes `?`, PostgreSQL `$1`). */
+const FIND_SQL = new WeakMap<object, string>();
 
 export type DavKind = 'root' | 'col' | 'file' | 'odata' | 'service' | 'stream';
 
@@ -73,6 +76,15 @@ export class DavStore {
       .orderBy('name')
       .execute();
     return rows.map(toNode);
+  }
+
+  async countChildren(parent: DavNode): Promise<number> {
+    const r = await this.db
+      .selectFrom('dav_nodes')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('parent_id', '=', parent.id)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   async hasChildren(parent: DavNode): Promise<boolean> {
@@ -195,15 +207,23 @@ export class DavStore {
     return (await q.execute()).map((r) => r.blob!);
   }
 
+  /** The lookup every path segment costs: compiled once, then only the parameters change. */
   private async find(cellId: string, boxId: string, parentId: string, name: string): Promise<DavNode | undefined> {
-    const r = await this.db
-      .selectFrom('dav_nodes')
-      .selectAll()
-      .where('cell_id', '=', cellId)
-      .where('box_id', '=', boxId)
-      .where('parent_id', '=', parentId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const adapter = this.db.getExecutor().adapter;
+    let text = FIND_SQL.get(adapter);
+    if (text === undefined) {
+      text = this.db
+        .selectFrom('dav_nodes')
+        .selectAll()
+        .where('cell_id', '=', '')
+        .where('box_id', '=', '')
+        .where('parent_id', '=', '')
+        .where('name', '=', '')
+        .compile().sql;
+      FIND_SQL.set(adapter, text);
+    }
+    const result = await this.db.executeQuery<Selectable<DavNodesTable>>(CompiledQuery.raw(text, [cellId, boxId, parentId, name]));
+    const r = result.rows[0];
     return r && toNode(r);
   }
 }

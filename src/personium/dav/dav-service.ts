@@ -15,6 +15,8 @@ import { DAV_NS, PERSONIUM_NS, elements, onlyElements, parseXml, propertyKey } f
 /** personium-core limits (unit config defaults). */
 const MAX_CHILDREN = 1024;
 const MAX_DEPTH = 50;
+/** Files up to this size are read whole instead of streamed. */
+const SMALL_FILE = 64 * 1024;
 
 /** The box a request addresses: a Box entity, or the cell's main box `__` (schema = the cell URL). */
 export interface BoxRef {
@@ -158,7 +160,9 @@ export class DavService {
       return { status: 416, headers: { ...common, 'content-range': `bytes */${node.size}` }, body: errorJson('PR416-DV-0001') };
     }
     if (!ranges || !ifRangeHolds(req.header('if-range'), node)) {
-      return { status: 200, headers: { ...common, 'content-type': type, 'content-length': node.size }, body: this.read(node) };
+      // Small bodies in one read: a stream's open/read/close round trips cost more than the bytes.
+      const body = node.size <= SMALL_FILE && node.blob ? await this.options.blobs.readAll(node.blob) : this.read(node);
+      return { status: 200, headers: { ...common, 'content-type': type, 'content-length': node.size }, body };
     }
     if (ranges.length === 1) {
       const [r] = ranges as [ByteRange];
@@ -238,7 +242,7 @@ export class DavService {
           if (!next) throw new PersoniumError('PR412-DV-0001');
           return { status: 204, node: next, old: current.blob };
         }
-        if ((await dav.children(parent)).length >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
+        if ((await dav.countChildren(parent)) >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
         const created = await dav.insert({
           cellId: req.cell.id,
           boxId: req.box.id,
@@ -308,7 +312,7 @@ export class DavService {
       const dav = new DavStore(trx.executor);
       const fresh = await dav.get(parent.id);
       if (!fresh) throw new PersoniumError('PR409-DV-0001', [at.url]);
-      if ((await dav.children(fresh)).length >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
+      if ((await dav.countChildren(fresh)) >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
       const base = { cellId: req.cell.id, boxId: req.box.id, contentType: null, size: 0, blob: null, sha256: null, props: {}, acl: null };
       let node: DavNode;
       try {
@@ -403,7 +407,7 @@ export class DavService {
       if (existing) {
         await tx.deleteNodes([existing.id]);
         old = existing.blob;
-      } else if ((await tx.children(destParent)).length >= MAX_CHILDREN) {
+      } else if ((await tx.countChildren(destParent)) >= MAX_CHILDREN) {
         throw new PersoniumError('PR400-DV-0007');
       }
       try {
@@ -463,7 +467,7 @@ export class DavService {
       const replaced = await this.store.withTransaction(async (trx) => {
         const tx = new DavStore(trx.executor);
         if (existing) await tx.deleteNodes([existing.id]);
-        else if ((await tx.children(destParent)).length >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
+        else if ((await tx.countChildren(destParent)) >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
         const newIds = new Map<string, string>([[source.parentId, destParent.id]]);
         for (const n of tree) {
           const blob = copies.get(n.id);
@@ -501,11 +505,14 @@ export class DavService {
     if (depth !== '0' && depth !== '1') throw new PersoniumError('PR400-DV-0003', [depth ?? 'null']);
     const node = this.existing(req, at, 'read-properties');
     const mode = propfindMode(await readText(req.body, this.options.maxXmlBytes));
-    const entries: PropfindEntry[] = [this.entry(req, at.path, at.url)];
+    const self = this.entry(req, at.path, at.url);
+    const entries: PropfindEntry[] = [self];
     if (depth === '1' && isCollectionKind(node.kind)) {
       const dav = new DavStore(this.store.executor);
       for (const child of await dav.children(node)) {
-        entries.push(this.entry(req, [...at.path, child], `${at.url}/${encodeURIComponent(child.name)}`));
+        // A child without an ACL of its own is readable exactly when its parent is: decide once.
+        const known = child.acl === null ? self.acl !== undefined : undefined;
+        entries.push(this.entry(req, [...at.path, child], `${at.url}/${encodeURIComponent(child.name)}`, known));
       }
     }
     return {
@@ -515,10 +522,10 @@ export class DavService {
     };
   }
 
-  private entry(req: DavRequest, path: DavNode[], href: string): PropfindEntry {
+  private entry(req: DavRequest, path: DavNode[], href: string, mayReadAcl?: boolean): PropfindEntry {
     const node = path[path.length - 1]!;
     const entry: PropfindEntry = { href, node };
-    if (this.mayRead(req, path, 'read-acl')) {
+    if (mayReadAcl ?? this.mayRead(req, path, 'read-acl')) {
       const inherited: { href: string; acl: StoredBoxAcl }[] = [];
       for (let i = path.length - 2; i >= 0; i--) {
         const acl = path[i]!.acl as StoredBoxAcl | null;

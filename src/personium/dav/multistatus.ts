@@ -1,12 +1,8 @@
-import { create } from 'xmlbuilder2';
-import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { DavNode } from '../../store/dav-store.js';
 import type { StoredBoxAcl } from '../auth/policy.js';
-import { writeElement, type DeadProperties } from './properties.js';
+import type { DeadProperties } from './properties.js';
 import { DAV_NS, PERSONIUM_NS } from './xml-tree.js';
-
-const XML_NS = 'http://www.w3.org/XML/1998/namespace';
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+import { escapeAttr, escapeText, serializeElement } from './xml-writer.js';
 
 /** One resource of a PROPFIND answer. */
 export interface PropfindEntry {
@@ -16,11 +12,6 @@ export interface PropfindEntry {
   acl?: { base: string; own: StoredBoxAcl | null; inherited: { href: string; acl: StoredBoxAcl }[] };
 }
 
-/** `2017-02-15T01:52:34.635+0000` (personium-core's creationdate format). */
-export function creationDate(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '+0000');
-}
-
 /** What a PROPFIND asks for (RFC 4918 §9.1): everything, the names only, or named properties. */
 export type PropfindMode =
   | { kind: 'allprop' }
@@ -28,104 +19,97 @@ export type PropfindMode =
   | { kind: 'prop'; names: { ns: string; local: string }[] };
 
 const LIVE = ['creationdate', 'getlastmodified', 'getcontentlength', 'getcontenttype', 'resourcetype', 'acl'] as const;
+type Live = (typeof LIVE)[number];
 
-/** The PROPFIND 207 body (apiref 305/307; seed page). Personium always answers allprop; named properties are a kura extra. */
-export function propfindMultistatus(entries: PropfindEntry[], mode: PropfindMode = { kind: 'allprop' }): string {
-  const doc = create({ version: '1.0', encoding: 'utf-8' });
-  const root = doc.ele(DAV_NS, 'multistatus');
-  for (const entry of entries) {
-    const response = root.ele(DAV_NS, 'response');
-    response.ele(DAV_NS, 'href').txt(entry.href);
-    const propstat = response.ele(DAV_NS, 'propstat');
-    const prop = propstat.ele(DAV_NS, 'prop');
-    const { node } = entry;
-    const dead = node.props as DeadProperties;
-    const live = (name: (typeof LIVE)[number]) => liveAvailable(entry, name);
-    if (mode.kind === 'propname') {
-      for (const name of LIVE) if (live(name)) prop.ele(DAV_NS, name);
-      for (const value of Object.values(dead)) writeElement(prop, value, false);
-    } else {
-      const wanted = mode.kind === 'prop' ? mode.names : undefined;
-      const missing: { ns: string; local: string }[] = [];
-      const want = (ns: string, local: string) => !wanted || wanted.some((w) => w.ns === ns && w.local === local);
-      for (const name of LIVE) if (want(DAV_NS, name) && live(name)) writeLive(prop, entry, name);
-      for (const value of Object.values(dead)) if (want(value.ns, value.local)) writeElement(prop, value);
-      for (const w of wanted ?? []) {
-        const isLive = w.ns === DAV_NS && (LIVE as readonly string[]).includes(w.local) && live(w.local as (typeof LIVE)[number]);
-        if (!isLive && !dead[`{${w.ns}}${w.local}`]) missing.push(w);
-      }
-      propstat.ele(DAV_NS, 'status').txt('HTTP/1.1 200 OK');
-      if (missing.length > 0) {
-        const notFound = response.ele(DAV_NS, 'propstat');
-        const p404 = notFound.ele(DAV_NS, 'prop');
-        for (const m of missing) p404.ele(m.ns || null, m.ns === DAV_NS ? m.local : m.ns ? `ns0:${m.local}` : m.local);
-        notFound.ele(DAV_NS, 'status').txt('HTTP/1.1 404 Not Found');
-      }
-      continue;
-    }
-    propstat.ele(DAV_NS, 'status').txt('HTTP/1.1 200 OK');
-  }
-  return doc.end();
+/** Privileges written in `DAV:` (RFC 3744); the rest are Personium's own. */
+const DAV_PRIVILEGES = new Set(['all', 'read', 'write', 'read-acl', 'write-acl', 'bind', 'unbind', 'read-properties', 'write-properties', 'write-content']);
+
+/** In-scope namespace declarations below `<multistatus xmlns="DAV:">`. */
+const DAV_SCOPE: ReadonlyMap<string, string> = new Map([['', DAV_NS]]);
+
+/** `2017-02-15T01:52:34.635+0000` (personium-core's creationdate format). */
+export function creationDate(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '+0000');
 }
 
-function liveAvailable(entry: PropfindEntry, name: (typeof LIVE)[number]): boolean {
+/**
+ * The PROPFIND 207 body (apiref 305/307, 290; the seed page's shape). Personium always answers
+ * allprop; named properties and propname (RFC 4918) are a kura extra that WebDAV clients use.
+ */
+export function propfindMultistatus(entries: PropfindEntry[], mode: PropfindMode = { kind: 'allprop' }): string {
+  const out: string[] = ['<?xml version="1.0" encoding="utf-8"?><multistatus xmlns="DAV:">'];
+  for (const entry of entries) {
+    out.push(`<response><href>${escapeText(entry.href)}</href><propstat><prop>`);
+    const dead = entry.node.props as DeadProperties;
+    const missing: { ns: string; local: string }[] = [];
+    if (mode.kind === 'propname') {
+      for (const name of LIVE) if (available(entry, name)) out.push(`<${name}/>`);
+      for (const value of Object.values(dead)) out.push(serializeElement(value, DAV_SCOPE, false));
+    } else {
+      const wanted = mode.kind === 'prop' ? mode.names : undefined;
+      const want = (ns: string, local: string) => !wanted || wanted.some((w) => w.ns === ns && w.local === local);
+      for (const name of LIVE) if (want(DAV_NS, name) && available(entry, name)) out.push(live(entry, name));
+      for (const value of Object.values(dead)) if (want(value.ns, value.local)) out.push(serializeElement(value, DAV_SCOPE));
+      for (const w of wanted ?? []) {
+        const isLive = w.ns === DAV_NS && (LIVE as readonly string[]).includes(w.local) && available(entry, w.local as Live);
+        if (!isLive && !dead[`{${w.ns}}${w.local}`]) missing.push(w);
+      }
+    }
+    out.push('</prop><status>HTTP/1.1 200 OK</status></propstat>');
+    if (missing.length > 0) {
+      out.push('<propstat><prop>');
+      for (const m of missing) out.push(serializeElement({ ns: m.ns, local: m.local, attrs: [], children: [] }, DAV_SCOPE));
+      out.push('</prop><status>HTTP/1.1 404 Not Found</status></propstat>');
+    }
+    out.push('</response>');
+  }
+  out.push('</multistatus>');
+  return out.join('');
+}
+
+function available(entry: PropfindEntry, name: Live): boolean {
   if (name === 'getcontentlength' || name === 'getcontenttype') return entry.node.kind === 'file';
   if (name === 'acl') return entry.acl !== undefined;
   return true;
 }
 
-function writeLive(prop: XMLBuilder, entry: PropfindEntry, name: (typeof LIVE)[number]): void {
+function live(entry: PropfindEntry, name: Live): string {
   const { node } = entry;
   switch (name) {
     case 'creationdate':
-      prop.ele(DAV_NS, 'creationdate').txt(creationDate(node.created));
-      return;
+      return `<creationdate>${creationDate(node.created)}</creationdate>`;
     case 'getlastmodified':
-      prop.ele(DAV_NS, 'getlastmodified').txt(new Date(node.updated).toUTCString());
-      return;
+      return `<getlastmodified>${new Date(node.updated).toUTCString()}</getlastmodified>`;
     case 'getcontentlength':
-      prop.ele(DAV_NS, 'getcontentlength').txt(String(node.size));
-      return;
+      return `<getcontentlength>${node.size}</getcontentlength>`;
     case 'getcontenttype':
-      prop.ele(DAV_NS, 'getcontenttype').txt(node.contentType ?? 'application/octet-stream');
-      return;
+      return `<getcontenttype>${escapeText(node.contentType ?? 'application/octet-stream')}</getcontenttype>`;
     case 'resourcetype': {
-      const type = prop.ele(DAV_NS, 'resourcetype');
-      if (node.kind !== 'file') type.ele(DAV_NS, 'collection');
-      if (node.kind === 'odata' || node.kind === 'service' || node.kind === 'stream') {
-        type.ele(PERSONIUM_NS, `p:${node.kind}`).att(XMLNS_NS, 'xmlns:p', PERSONIUM_NS);
-      }
-      return;
+      if (node.kind === 'file') return '<resourcetype/>';
+      const ext = node.kind === 'odata' || node.kind === 'service' || node.kind === 'stream' ? `<p:${node.kind} xmlns:p="${PERSONIUM_NS}"/>` : '';
+      return `<resourcetype><collection/>${ext}</resourcetype>`;
     }
     case 'acl':
-      writeAcl(prop, entry.acl!);
+      return aclXml(entry.acl!);
   }
 }
 
-function writeAcl(parent: XMLBuilder, acl: NonNullable<PropfindEntry['acl']>): void {
-  const el = parent.ele(DAV_NS, 'acl').att(XMLNS_NS, 'xmlns:p', PERSONIUM_NS).att(XML_NS, 'xml:base', acl.base);
+function aclXml(acl: NonNullable<PropfindEntry['acl']>): string {
   const level = acl.own?.requireSchemaAuthz;
-  if (level) el.att(PERSONIUM_NS, 'p:requireSchemaAuthz', level);
-  const aces = (source: StoredBoxAcl | null, inheritedFrom?: string) => {
+  const out: string[] = [`<acl xmlns:p="${PERSONIUM_NS}" xml:base="${escapeAttr(acl.base)}"${level ? ` p:requireSchemaAuthz="${level}"` : ''}`];
+  const aces: string[] = [];
+  const add = (source: StoredBoxAcl | null, inheritedFrom?: string) => {
     for (const ace of source?.aces ?? []) {
-      const a = el.ele(DAV_NS, 'ace');
-      const principal = a.ele(DAV_NS, 'principal');
-      if (ace.principal === 'all') principal.ele(DAV_NS, 'all');
-      else principal.ele(DAV_NS, 'href').txt(relativeTo(acl.base, ace.principal.href));
-      const grant = a.ele(DAV_NS, 'grant');
-      for (const p of ace.privileges) {
-        const privilege = grant.ele(DAV_NS, 'privilege');
-        if (p === 'all' || p === 'read' || p === 'write' || p === 'read-acl' || p === 'write-acl' || p === 'bind' || p === 'unbind' || p === 'read-properties' || p === 'write-properties' || p === 'write-content') {
-          privilege.ele(DAV_NS, p);
-        } else {
-          privilege.ele(PERSONIUM_NS, `p:${p}`);
-        }
-      }
-      if (inheritedFrom) a.ele(DAV_NS, 'inherited').ele(DAV_NS, 'href').txt(inheritedFrom);
+      const principal = ace.principal === 'all' ? '<all/>' : `<href>${escapeText(relativeTo(acl.base, ace.principal.href))}</href>`;
+      const privileges = ace.privileges.map((p) => `<privilege>${DAV_PRIVILEGES.has(p) ? `<${p}/>` : `<p:${p}/>`}</privilege>`).join('');
+      const inherited = inheritedFrom ? `<inherited><href>${escapeText(inheritedFrom)}</href></inherited>` : '';
+      aces.push(`<ace><principal>${principal}</principal><grant>${privileges}</grant>${inherited}</ace>`);
     }
   };
-  aces(acl.own);
-  for (const { href, acl: inherited } of acl.inherited) aces(inherited, href);
+  add(acl.own);
+  for (const { href, acl: inherited } of acl.inherited) add(inherited, href);
+  out.push(aces.length === 0 ? '/>' : `>${aces.join('')}</acl>`);
+  return out.join('');
 }
 
 /** A role URL as the ACL shows it: relative to `base` (`role`, `../box2/role`, `../__/role`). */
