@@ -354,6 +354,28 @@ export class DavService {
     return { status: 204, headers: {} };
   }
 
+  /**
+   * Where a MOVE or COPY goes (apiref 309): inside the same box, not onto itself nor into its own
+   * subtree, under an existing parent the caller may bind into.
+   */
+  private async destinationOf(req: DavRequest, at: Resolved, destination: string) {
+    const destSegments = destinationSegments(destination, req.box.url);
+    if (!destSegments) throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
+    if (destSegments.join('/') === at.segments.join('/')) throw new PersoniumError('PR403-DV-0005', [destination]);
+    if (destSegments.length === 0) throw new PersoniumError('PR400-DV-0012');
+    if (destSegments.length > at.segments.length && at.segments.every((s, i) => destSegments[i] === s)) {
+      throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
+    }
+    const destName = destSegments[destSegments.length - 1]!;
+    assertResourceName(destName);
+    const destPath = await new DavStore(this.store.executor).walk(at.path[0]!, destSegments);
+    if (destPath.length < destSegments.length) throw new PersoniumError('PR409-DV-0001', [destSegments[destPath.length - 1]!]);
+    const destParent = destPath[destSegments.length - 1]!;
+    const existing = destPath.length === destSegments.length + 1 ? destPath[destSegments.length] : undefined;
+    this.authorize(req, destPath.slice(0, destSegments.length), 'bind');
+    return { destSegments, destName, destPath, destParent, existing };
+  }
+
   // MOVE (apiref 309) ----------------------------------------------------------------------------
 
   private async move(req: DavRequest, at: Resolved): Promise<DavResponse> {
@@ -371,23 +393,7 @@ export class DavService {
     if (source.name === '__src' && at.path[at.path.length - 2]?.kind === 'service') throw new PersoniumError('PR400-DV-0011');
     assertIfMatch(req.header('if-match'), source);
 
-    const destSegments = destinationSegments(destination, req.box.url);
-    if (!destSegments) throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
-    if (destSegments.join('/') === at.segments.join('/')) throw new PersoniumError('PR403-DV-0005', [destination]);
-    if (destSegments.length === 0) throw new PersoniumError('PR400-DV-0012');
-    // A collection can't move into its own subtree.
-    if (destSegments.length > at.segments.length && at.segments.every((s, i) => destSegments[i] === s)) {
-      throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
-    }
-    const destName = destSegments[destSegments.length - 1]!;
-    assertResourceName(destName);
-    const dav = new DavStore(this.store.executor);
-    const destPath = await dav.walk(at.path[0]!, destSegments);
-    const destParentFound = destPath.length >= destSegments.length;
-    if (!destParentFound) throw new PersoniumError('PR409-DV-0001', [destSegments[destPath.length - 1]!]);
-    const destParent = destPath[destSegments.length - 1]!;
-    const existing = destPath.length === destSegments.length + 1 ? destPath[destSegments.length] : undefined;
-    this.authorize(req, destPath.slice(0, destSegments.length), 'bind');
+    const { destSegments, destName, destPath, destParent, existing } = await this.destinationOf(req, at, destination);
     if (existing) {
       if (!overwrite) throw new PersoniumError('PR412-DV-0002');
       if (existing.name === '__src' && destParent.kind === 'service') throw new PersoniumError('PR400-DV-0017');
@@ -436,20 +442,8 @@ export class DavService {
     if (depth !== '0' && depth !== 'infinity') throw new PersoniumError('PR400-DV-0003', [depth]);
     const source = this.existing(req, at, 'read');
     if (source.kind === 'root') throw new PersoniumError('PR400-DV-0015');
-    const destSegments = destinationSegments(destination, req.box.url);
-    if (!destSegments || destSegments.length === 0) throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
-    if (destSegments.join('/') === at.segments.join('/')) throw new PersoniumError('PR403-DV-0005', [destination]);
-    if (destSegments.length > at.segments.length && at.segments.every((s, i) => destSegments[i] === s)) {
-      throw new PersoniumError('PR400-DV-0009', ['Destination', destination]);
-    }
-    const destName = destSegments[destSegments.length - 1]!;
-    assertResourceName(destName);
+    const { destSegments, destName, destPath, destParent, existing } = await this.destinationOf(req, at, destination);
     const dav = new DavStore(this.store.executor);
-    const destPath = await dav.walk(at.path[0]!, destSegments);
-    if (destPath.length < destSegments.length) throw new PersoniumError('PR409-DV-0001', [destSegments[destPath.length - 1]!]);
-    const destParent = destPath[destSegments.length - 1]!;
-    const existing = destPath.length === destSegments.length + 1 ? destPath[destSegments.length] : undefined;
-    this.authorize(req, destPath.slice(0, destSegments.length), 'bind');
     if (destParent.kind !== 'col' && destParent.kind !== 'root') throw new PersoniumError('PR400-DV-0014');
     if (existing) {
       if (overwriteHeader.toUpperCase() !== 'T') throw new PersoniumError('PR412-DV-0002');
