@@ -298,6 +298,35 @@ for (const backend of backends) {
         assert.equal((await dav(t, 'GET', '/c/box1/public/p.txt')).statusCode, 200);
       });
 
+      it('requireSchemaAuthz="confidential" needs a confidential client of the box schema; __box finds the box by token', async () => {
+        // Two app cells: 'app' (the box schema) and 'other'; 'app' has a confidential and a public client account.
+        await createCell(t, 'app');
+        await createCell(t, 'other');
+        await createAccount(t, 'app', 'conf', 'conf-pw-1');
+        await createAccount(t, 'app', 'pub', 'pub-pw-1');
+        await createAccount(t, 'other', 'o', 'other-pw-1');
+        await ctlPost(t, 'app', 'Role', { Name: 'confidentialClient' });
+        await ctlPost(t, 'app', "Role('confidentialClient')/$links/_Account", { uri: "http://unit.test/app/__ctl/Account('conf')" }, 204);
+        const secret = async (cell: string, account: string, pw: string) =>
+          (await token(t, cell, passwordGrant(account, pw, { p_target: C }))).access_token as string;
+        const asApp = async (cell: string, account: string, pw: string) =>
+          (await token(t, 'c', passwordGrant('rita', 'rita-pw-1', { client_id: `http://unit.test/${cell}/`, client_secret: await secret(cell, account, pw) }))).access_token as string;
+        const confidential = await asApp('app', 'conf', 'conf-pw-1');
+        const { setTimeout: wait } = await import('node:timers/promises');
+        await wait(1100);
+        const publicClient = await asApp('app', 'pub', 'pub-pw-1');
+        await wait(1100);
+        const otherApp = await asApp('other', 'o', 'other-pw-1');
+        assert.equal((await dav(t, 'ACL', '/c/box1/public', { body: acl(ace('<D:all/>', 'read'), ' p:requireSchemaAuthz="confidential"') })).statusCode, 200);
+        assert.equal((await dav(t, 'GET', '/c/box1/public/p.txt', { as: confidential })).statusCode, 200);
+        assertCode(await dav(t, 'GET', '/c/box1/public/p.txt', { as: publicClient }), 403, 'PR403-AU-0006');
+        assertCode(await dav(t, 'GET', '/c/box1/public/p.txt', { as: otherApp }), 403, 'PR403-AU-0005');
+        const where = await call(t, { url: '/c/__box', as: publicClient });
+        assert.equal(where.statusCode, 200, where.body);
+        assert.deepEqual(json(where), { Url: `${BOX}/` });
+        await wait(1100);
+      });
+
       it('refuses ACLs naming unknown roles, unknown privileges or XML it will not read', async () => {
         const cases: [string, string][] = [
           [acl(ace('<D:href>ghosts</D:href>', 'read')), 'PR400-DV-0004'],

@@ -19,6 +19,19 @@ function generated(bytes: number): Readable {
   });
 }
 
+/** Raw request over the socket, path sent exactly as written (no client-side `..` resolution). */
+function raw(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ port, host: '127.0.0.1', method, path, headers: { authorization: `Bearer ${MASTER_TOKEN}`, ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 describe('large WebDAV uploads stream through a real socket', () => {
   let t: TestApp;
   let port: number;
@@ -49,5 +62,28 @@ describe('large WebDAV uploads stream through a real socket', () => {
     assert.equal(tail.status, 206);
     assert.equal(tail.headers.get('content-range'), `bytes ${size - 3}-${size - 1}/${size}`);
     assert.equal(await tail.text(), 'zzz');
+  });
+
+  it('refuses traversal in paths and Destination as sent on the wire, changing nothing', async () => {
+    for (const path of ['/big/box/%2e%2e/escape.txt', '/big/box/..%2fescape.txt', '/big/box/a/%2E%2E/b.txt', '/big/box/%2e%2e']) {
+      const res = await raw(port, 'PUT', path, {}, 'x');
+      assert.ok(res.status >= 400 && res.status < 500, `${path}: ${res.status} ${res.body}`);
+    }
+    await raw(port, 'PUT', '/big/box/m.txt', {}, 'move me');
+    for (const destination of [`http://127.0.0.1:${port}/big/box/%2e%2e/x`, `http://127.0.0.1:${port}/big/box/sub/../../x`, `http://127.0.0.1:${port}/big/other/x`]) {
+      const res = await raw(port, 'MOVE', '/big/box/m.txt', { destination });
+      assert.equal(res.status, 400, `${destination}: ${res.body}`);
+    }
+    const list = await raw(port, 'PROPFIND', '/big/box', { depth: '1' });
+    assert.deepEqual([...list.body.matchAll(/<href>([^<]+)<\/href>/g)].map((m) => m[1]).sort(), [
+      `http://127.0.0.1:${port}/big/box`,
+      `http://127.0.0.1:${port}/big/box/blob.bin`,
+      `http://127.0.0.1:${port}/big/box/m.txt`,
+    ]);
+  });
+
+  it('refuses an XML body over 1 MiB with 413', async () => {
+    const res = await raw(port, 'PROPPATCH', '/big/box/m.txt', {}, `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:x">${'a'.repeat(1100 * 1024)}</x></D:prop></D:set></D:propertyupdate>`);
+    assert.equal(res.status, 413);
   });
 });
