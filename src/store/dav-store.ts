@@ -66,16 +66,21 @@ export class DavStore {
     return this.find(parent.cellId, parent.boxId, parent.id, name);
   }
 
+  /**
+   * The children of a collection, by name. Only the columns a listing needs are read: the ones
+   * the parent already tells (cell, box, parent) are filled in (better-sqlite3 builds a string per
+   * column per row; a 1,000-entry PROPFIND reads 3,000 strings fewer).
+   */
   async children(parent: DavNode): Promise<DavNode[]> {
     const rows = await this.db
       .selectFrom('dav_nodes')
-      .selectAll()
+      .select(['id', 'name', 'kind', 'content_type', 'size', 'blob', 'sha256', 'version', 'created', 'updated', 'props', 'acl'])
       .where('cell_id', '=', parent.cellId)
       .where('box_id', '=', parent.boxId)
       .where('parent_id', '=', parent.id)
       .orderBy('name')
       .execute();
-    return rows.map(toNode);
+    return rows.map((r) => toNode({ ...r, cell_id: parent.cellId, box_id: parent.boxId, parent_id: parent.id }));
   }
 
   async countChildren(parent: DavNode): Promise<number> {
@@ -249,6 +254,7 @@ function row(n: DavNode) {
 }
 
 function parseJson(v: unknown): unknown {
+  if (v === '{}') return {};
   return typeof v === 'string' ? JSON.parse(v) : v;
 }
 
