@@ -10,6 +10,7 @@ import { PrincipalResolver } from './personium/auth/principal.js';
 import { RoleResolver } from './personium/auth/roles.js';
 import { TokenCodec } from './personium/auth/tokens.js';
 import { localCellName } from './personium/cell-url.js';
+import { ReadCache } from './personium/read-cache.js';
 import { cellRoutes } from './personium/cell/routes.js';
 import { unitRoutes } from './personium/unit/routes.js';
 import { openDatabase, type OpenDatabase } from './store/database.js';
@@ -37,6 +38,8 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   });
   const store = new EntityStore(database.db, database.dialect);
   const blobs = new BlobStore(config.dataDir);
+  const cache = new ReadCache();
+  store.onWrite(() => cache.bump());
   const metrics = new HttpMetrics();
   const keys = await loadOrCreateUnitKeys(config.dataDir);
   const codec = new TokenCodec(keys);
@@ -71,7 +74,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
 
   const passwords = new PasswordHasher(config.scrypt);
   await http.register(unitRoutes, { config, store, blobs });
-  await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals, outbound }, blobs });
+  await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals, outbound }, blobs, cache });
   await http.ready();
 
   let closing: Promise<void> | undefined;

@@ -72,6 +72,8 @@ const GET_BY_KEY_SQL: Partial<Record<Dialect, string>> = {};
  */
 export class EntityStore {
   private readonly groupCommit: GroupCommit | undefined;
+  /** Told when a transaction starts and when it has ended (read caches drop what they hold). */
+  private readonly writeListeners: (() => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -83,12 +85,21 @@ export class EntityStore {
     this.groupCommit = dialect === 'sqlite' && !db.isTransaction ? new GroupCommit(db as Kysely<Database>) : undefined;
   }
 
+  onWrite(listener: () => void): void {
+    this.writeListeners.push(listener);
+  }
+
   /** Runs `fn` atomically; resolves only once its writes are durable. */
   async withTransaction<T>(fn: (store: EntityStore) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     const bound = (trx: Transaction<Database>) => fn(new EntityStore(trx, this.dialect, this.now));
-    if (this.groupCommit) return this.groupCommit.run(bound);
-    return (this.db as Kysely<Database>).transaction().execute(bound);
+    for (const l of this.writeListeners) l();
+    try {
+      if (this.groupCommit) return await this.groupCommit.run(bound);
+      return await (this.db as Kysely<Database>).transaction().execute(bound);
+    } finally {
+      for (const l of this.writeListeners) l();
+    }
   }
 
   /** Sibling stores (auth state) share this store's connection or transaction through it. */

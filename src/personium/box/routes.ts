@@ -12,12 +12,14 @@ import { cellUrl } from '../cell-url.js';
 import { cellContext } from '../cell/routes.js';
 import { DavService, type BoxRef, type DavResponse } from '../dav/dav-service.js';
 import { headerValue } from '../http/odata-adapter.js';
+import type { ReadCache } from '../read-cache.js';
 
 export interface BoxRoutesOptions {
   config: KuraConfig;
   store: EntityStore;
   blobs: BlobStore;
   roles: RoleResolver;
+  cache: ReadCache;
 }
 
 const DAV_METHODS = ['GET', 'PUT', 'DELETE', 'MKCOL', 'MOVE', 'COPY', 'PROPFIND', 'PROPPATCH', 'ACL'];
@@ -30,15 +32,15 @@ type BoxRequest = FastifyRequest<{ Params: { cell: string; box: string; '*'?: st
  * cell is loaded and the caller known; each resource is decided by the box policy in DavService.
  * Bodies arrive as streams here (a 1 GiB PUT never sits in memory).
  */
-export async function boxRoutes(app: FastifyInstance, { config, store, blobs, roles }: BoxRoutesOptions): Promise<void> {
-  const dav = new DavService({ store, blobs, maxFileBytes: config.fileLimit, maxXmlBytes: XML_LIMIT });
+export async function boxRoutes(app: FastifyInstance, { config, store, blobs, roles, cache }: BoxRoutesOptions): Promise<void> {
+  const dav = new DavService({ store, blobs, cache, maxFileBytes: config.fileLimit, maxXmlBytes: XML_LIMIT });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
   const handler = async (req: BoxRequest, reply: FastifyReply) => {
     const cellCtx = await cellContext(req, config, roles);
-    const box = await findBox(store, req.cell, cellCtx.url, req.params.box);
+    const box = await cache.through(`box|${req.cell.id}|${req.params.box}`, () => findBox(store, req.cell, cellCtx.url, req.params.box));
     const rawPath = rawPathBelow(req.url, req.params.cell, req.params.box);
     const body = isStream(req.body) ? req.body : undefined;
     if (req.method === 'DELETE' && rawPath === '') {

@@ -8,6 +8,7 @@ import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { cellUrl, resolveLocalUnitUrl } from '../cell-url.js';
 import type { OutboundClient } from '../auth/outbound.js';
 import { relayedPage } from './relay.js';
+import type { ReadCache } from '../read-cache.js';
 import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
 import { findCell } from '../unit/cells.js';
 import { authRoutes } from './auth-routes.js';
@@ -45,6 +46,7 @@ export interface CellRoutesOptions {
   store: EntityStore;
   auth: CellAuth;
   blobs: BlobStore;
+  cache: ReadCache;
 }
 
 declare module 'fastify' {
@@ -61,15 +63,16 @@ export async function requestedCell(
   req: FastifyRequest<{ Params: { cell: string } }>,
   store: EntityStore,
   config: KuraConfig,
+  cache: ReadCache,
 ): Promise<StoredEntity> {
   if (config.cellUrlMode === 'subdomain' && req.raw.kuraCellHost === undefined) throw new PersoniumError('PR404-MC-0001');
-  const cell = await findCell(store, req.params.cell);
+  const cell = await cache.through(`cell|${req.params.cell}`, () => findCell(store, req.params.cell));
   if (!cell) throw new PersoniumError('PR404-DV-0003');
   return cell;
 }
 
 /** Cell-level Personium API: cell root and metadata (200, 296) and the control objects (201–266, 2AB–2B0). */
-export async function cellRoutes(app: FastifyInstance, { config, store, auth, blobs }: CellRoutesOptions): Promise<void> {
+export async function cellRoutes(app: FastifyInstance, { config, store, auth, blobs, cache }: CellRoutesOptions): Promise<void> {
   const hooks = cellCtlHooks(auth.passwords);
   const localUnit = (url: string) => resolveLocalUnitUrl(config.unitUrl, config.cellUrlMode, url);
   app.decorateRequest('cell', null as never);
@@ -77,7 +80,7 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth, bl
   // Every route here addresses a cell: load it once, then let the policy decide with its context.
   app.addHook('preHandler', async (req) => {
     const r = req as FastifyRequest<{ Params: { cell: string } }>;
-    r.cell = await requestedCell(r, store, config);
+    r.cell = await requestedCell(r, store, config, cache);
     const privilege = routePrivilege(req);
     if (isCellPrivilege(privilege) || privilege === 'unit-user') {
       authorize(req.principal, privilege, await cellContext(req, config, auth.roles));
@@ -85,7 +88,7 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth, bl
   });
 
   await authRoutes(app, { config, store, auth });
-  await app.register(boxRoutes, { config, store, blobs, roles: auth.roles });
+  await app.register(boxRoutes, { config, store, blobs, roles: auth.roles, cache });
 
   // apiref 296 (Accept: application/json) and 200 (HTML otherwise).
   for (const url of ['/:cell/', '/:cell']) {

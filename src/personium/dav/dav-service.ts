@@ -28,6 +28,7 @@ import {
 import { assertResourceName, splitPath } from './names.js';
 import { applyPropertyUpdate, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from './properties.js';
 import { parseXml } from './xml-tree.js';
+import type { ReadCache } from '../read-cache.js';
 
 export type { DavResponse } from './requests.js';
 
@@ -61,6 +62,8 @@ export interface DavRequest {
 export interface DavServiceOptions {
   store: EntityStore;
   blobs: BlobStore;
+  /** Where reads find paths resolved moments ago (see read-cache.ts). */
+  cache?: ReadCache;
   /** Largest file body in bytes. */
   maxFileBytes: number;
   /** Largest XML body (PROPFIND, PROPPATCH, MKCOL, ACL) in bytes. */
@@ -115,6 +118,12 @@ export class DavService {
   }
 
   private async resolve(req: DavRequest): Promise<Resolved> {
+    const cache = this.options.cache;
+    if (!cache || !READS.has(req.method)) return this.lookup(req);
+    return cache.through(`dav|${req.cell.id}|${req.box.id}|${req.rawPath}`, () => this.lookup(req));
+  }
+
+  private async lookup(req: DavRequest): Promise<Resolved> {
     const segments = splitPath(req.rawPath);
     // No resource can have such a name: refuse before it reaches a query (PostgreSQL rejects NUL).
     for (const name of segments) assertResourceName(name);
@@ -587,5 +596,8 @@ export class DavService {
     if (!role) throw new PersoniumError('PR400-DV-0004');
   }
 }
+
+/** Methods that only read, whose path resolution may come from the read cache. */
+const READS = new Set(['GET', 'HEAD', 'PROPFIND']);
 
 const BOX_PRIVILEGE_NAMES: ReadonlySet<string> = new Set(BOX_PRIVILEGES);
