@@ -525,7 +525,9 @@ export class DavService {
     const entries: PropfindEntry[] = [self];
     if (depth === '1' && isCollectionKind(node.kind)) {
       const dav = new DavStore(this.store.executor);
-      for (const child of await dav.children(node)) {
+      const load = () => dav.children(node);
+      const children = this.options.cache ? await this.options.cache.through(`children|${node.id}`, load) : await load();
+      for (const child of children) {
         // A child without an ACL of its own is readable exactly when its parent is: decide once.
         const known = child.acl === null ? self.acl !== undefined : undefined;
         entries.push(this.entry(req, [...at.path, child], `${at.url}/${encodeURIComponent(child.name)}`, known));
