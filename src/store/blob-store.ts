@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /** Thrown when a body grows past the limit while streaming in. */
@@ -13,6 +13,15 @@ export interface StoredBlob {
   size: number;
   /** Hex SHA-256 of the content: a strong validator for ETags and a check on reads. */
   sha256: string;
+  /** The body itself, when it is small enough to be kept in the database (the id then says so). */
+  inline?: Buffer;
+}
+
+/** Ids of bodies kept in a database row rather than a file start with this. */
+const INLINE_PREFIX = 'db:';
+
+export function isInlineBlob(id: string): boolean {
+  return id.startsWith(INLINE_PREFIX);
 }
 
 /**
@@ -39,23 +48,42 @@ export class BlobStore {
     fs.mkdirSync(this.tmp, { recursive: true });
   }
 
-  /** Streams `body` into a new blob; rejects with BlobTooLargeError past `maxBytes` (nothing is left behind). */
-  async put(body: Readable, maxBytes: number): Promise<StoredBlob> {
-    const id = randomUUID();
-    const temp = path.join(this.tmp, `${id}.part`);
+  /**
+   * Streams `body` into a new blob; rejects with BlobTooLargeError past `maxBytes` (nothing is left
+   * behind). A body of at most `inlineMax` bytes never touches the disk: it comes back in `inline`,
+   * for the caller to keep in its database row (SQLite's own measurements put blobs under ~100 KB
+   * faster in the database than in files; here it saves two fsyncs and six file-system round trips
+   * per small PUT, and the body commits atomically with its metadata).
+   */
+  async put(body: Readable, maxBytes: number, inlineMax = -1): Promise<StoredBlob> {
     const hash = createHash('sha256');
     let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        size += chunk.length;
-        if (size > maxBytes) return done(new BlobTooLargeError(`body larger than ${maxBytes} bytes`));
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const take = (chunk: Buffer | string): Buffer => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += bytes.length;
+      if (size > maxBytes) throw new BlobTooLargeError(`body larger than ${maxBytes} bytes`);
+      hash.update(bytes);
+      return bytes;
+    };
+    const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    const head: Buffer[] = [];
+    while (size <= inlineMax) {
+      const next = await chunks.next();
+      if (next.done) return { id: `${INLINE_PREFIX}${randomUUID()}`, size, sha256: hash.digest('hex'), inline: Buffer.concat(head, size) };
+      head.push(take(next.value));
+    }
+    const rest = Readable.from(
+      (async function* () {
+        yield* head;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield take(next.value);
+      })(),
+      { objectMode: false },
+    );
+    const id = randomUUID();
+    const temp = path.join(this.tmp, `${id}.part`);
     const out = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
     try {
-      await pipeline(body, meter, out);
+      await pipeline(rest, out);
       const fd = await fsp.open(temp, 'r+');
       try {
         await fd.sync();
@@ -78,15 +106,19 @@ export class BlobStore {
     return fs.createReadStream(this.pathOf(id), range ? { start: range.start, end: range.end } : {});
   }
 
-  /** The whole blob in memory: for small files only (they are kept in a bounded cache). */
-  async readAll(id: string): Promise<Buffer> {
+  /**
+   * The whole blob in memory: for small files only (they are kept in a bounded cache). A body kept
+   * in a database row is read with `fromRow`, which answers undefined if the row no longer holds it.
+   */
+  async readAll(id: string, fromRow?: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
     const hit = this.cache.get(id);
     if (hit) {
       this.cache.delete(id);
       this.cache.set(id, hit);
       return hit;
     }
-    const data = await fsp.readFile(this.pathOf(id));
+    const data = isInlineBlob(id) ? await fromRow?.() : await fsp.readFile(this.pathOf(id));
+    if (data === undefined) return undefined;
     this.cache.set(id, data);
     this.cachedBytes += data.length;
     while (this.cachedBytes > BlobStore.CACHE_BYTES) {
@@ -97,12 +129,14 @@ export class BlobStore {
     return data;
   }
 
+  /** Forgets a blob; a file's body is deleted, a row's body went with its row. */
   async remove(id: string): Promise<void> {
     const cached = this.cache.get(id);
     if (cached) {
       this.cache.delete(id);
       this.cachedBytes -= cached.length;
     }
+    if (isInlineBlob(id)) return;
     await fsp.rm(this.pathOf(id), { force: true });
   }
 

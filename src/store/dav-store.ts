@@ -4,6 +4,12 @@ import type { Database, DavNodesTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** Every column but a small file's body: lookups and listings never need the bytes. */
+const NODE_COLUMNS = [
+  'id', 'cell_id', 'box_id', 'parent_id', 'name', 'kind', 'content_type', 'size', 'blob', 'sha256', 'version', 'created', 'updated', 'props', 'acl',
+] as const;
+type NodeRow = Omit<Selectable<DavNodesTable>, 'content'>;
+
 /** The compiled child lookup per dialect adapter (SQLite writes `?`, PostgreSQL `$1`). */
 const FIND_SQL = new WeakMap<object, string>();
 
@@ -58,8 +64,14 @@ export class DavStore {
   }
 
   async get(id: string): Promise<DavNode | undefined> {
-    const r = await this.db.selectFrom('dav_nodes').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.db.selectFrom('dav_nodes').select(NODE_COLUMNS).where('id', '=', id).executeTakeFirst();
     return r && toNode(r);
+  }
+
+  /** A small file's body kept in its row, if the row still holds that blob. */
+  async content(id: string, blob: string): Promise<Buffer | undefined> {
+    const r = await this.db.selectFrom('dav_nodes').select('content').where('id', '=', id).where('blob', '=', blob).executeTakeFirst();
+    return r?.content ?? undefined;
   }
 
   async child(parent: DavNode, name: string): Promise<DavNode | undefined> {
@@ -108,11 +120,12 @@ export class DavStore {
     return path;
   }
 
-  async insert(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>): Promise<DavNode> {
+  /** `content`: a small file's body, when its blob id says it is kept in the row. */
+  async insert(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>, content: Buffer | null = null): Promise<DavNode> {
     const now = this.now();
     const full: DavNode = { ...node, id: randomUUID(), version: 1, created: now, updated: now };
     try {
-      await this.db.insertInto('dav_nodes').values(row(full)).execute();
+      await this.db.insertInto('dav_nodes').values({ ...row(full), content }).execute();
     } catch (err) {
       if (isUniqueViolation(err)) throw new DavConflictError('name taken', { cause: err });
       throw err;
@@ -124,11 +137,12 @@ export class DavStore {
   async replaceContent(
     node: DavNode,
     content: { blob: string; size: number; sha256: string; contentType: string },
+    body: Buffer | null = null,
   ): Promise<DavNode | undefined> {
     const updated = Math.max(this.now(), node.updated + 1);
     const r = await this.db
       .updateTable('dav_nodes')
-      .set({ blob: content.blob, size: content.size, sha256: content.sha256, content_type: content.contentType, version: node.version + 1, updated })
+      .set({ blob: content.blob, size: content.size, sha256: content.sha256, content_type: content.contentType, content: body, version: node.version + 1, updated })
       .where('id', '=', node.id)
       .where('version', '=', node.version)
       .executeTakeFirst();
@@ -171,13 +185,14 @@ export class DavStore {
 
   /** The node and everything below it (recursive query; one round trip). */
   async subtree(node: DavNode): Promise<DavNode[]> {
-    const result = await sql<Selectable<DavNodesTable>>`
+    const columns = sql.join(NODE_COLUMNS.map((c) => sql.ref(`dav_nodes.${c}`)));
+    const result = await sql<NodeRow>`
       with recursive tree(id) as (
         select id from dav_nodes where id = ${node.id}
         union all
         select d.id from dav_nodes d join tree t on d.parent_id = t.id
       )
-      select dav_nodes.* from dav_nodes join tree on dav_nodes.id = tree.id`.execute(this.db);
+      select ${columns} from dav_nodes join tree on dav_nodes.id = tree.id`.execute(this.db);
     return result.rows.map(toNode);
   }
 
@@ -205,9 +220,9 @@ export class DavStore {
     return r !== undefined;
   }
 
-  /** Blob ids of every file of a cell (or of one box), for removal after the rows are gone. */
+  /** Blob files of every file of a cell (or of one box), for removal after the rows are gone. */
   async blobsOf(cellId: string, boxId?: string): Promise<string[]> {
-    let q = this.db.selectFrom('dav_nodes').select('blob').where('cell_id', '=', cellId).where('blob', 'is not', null);
+    let q = this.db.selectFrom('dav_nodes').select('blob').where('cell_id', '=', cellId).where('blob', 'is not', null).where('content', 'is', null);
     if (boxId !== undefined) q = q.where('box_id', '=', boxId);
     return (await q.execute()).map((r) => r.blob!);
   }
@@ -219,7 +234,7 @@ export class DavStore {
     if (text === undefined) {
       text = this.db
         .selectFrom('dav_nodes')
-        .selectAll()
+        .select(NODE_COLUMNS)
         .where('cell_id', '=', '')
         .where('box_id', '=', '')
         .where('parent_id', '=', '')
@@ -227,7 +242,7 @@ export class DavStore {
         .compile().sql;
       FIND_SQL.set(adapter, text);
     }
-    const result = await this.db.executeQuery<Selectable<DavNodesTable>>(CompiledQuery.raw(text, [cellId, boxId, parentId, name]));
+    const result = await this.db.executeQuery<NodeRow>(CompiledQuery.raw(text, [cellId, boxId, parentId, name]));
     const r = result.rows[0];
     return r && toNode(r);
   }
@@ -258,7 +273,7 @@ function parseJson(v: unknown): unknown {
   return typeof v === 'string' ? JSON.parse(v) : v;
 }
 
-function toNode(r: Selectable<DavNodesTable>): DavNode {
+function toNode(r: NodeRow): DavNode {
   return {
     id: r.id,
     cellId: r.cell_id,

@@ -82,6 +82,8 @@ export interface DavNodesTable {
   /** Dead properties; JSON text on SQLite, jsonb on PostgreSQL. */
   props: ColumnType<unknown, string, string>;
   acl: ColumnType<unknown, string | null, string | null>;
+  /** A small file's body, when its blob id says it is kept in the row (BlobStore.put). */
+  content: Buffer | null;
 }
 
 export interface Database {

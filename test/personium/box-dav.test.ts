@@ -22,6 +22,9 @@ function assertCode(res: LightMyRequestResponse, status: number, code: string): 
 const MKCOL_ODATA = '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
 const mkcolBody = (ext: string) => MKCOL_ODATA.replace('<p:odata/>', ext);
 
+/** Bodies above 64 KiB live in blob files; smaller ones in their database row. */
+const LARGE = Buffer.alloc(100 * 1024, 7);
+
 /** Names of the blob files on disk, to show that nothing is left behind. */
 function blobFiles(t: TestApp): string[] {
   const root = path.join(t.dataDir, 'blobs');
@@ -40,7 +43,7 @@ for (const backend of backends) {
   describe(`WebDAV in boxes (apiref 305–315) on ${backend.name}`, { skip: backend.skip }, () => {
     let t: TestApp;
     before(async () => {
-      t = await startTestApp(backend, { KURA_FILE_LIMIT: String(64 * 1024) });
+      t = await startTestApp(backend, { KURA_FILE_LIMIT: String(200 * 1024) });
       await createCell(t, 'c');
       await ctlPost(t, 'c', 'Box', { Name: 'box1', Schema: 'http://unit.test/app/' });
       await ctlPost(t, 'c', 'Box', { Name: 'box2' });
@@ -139,9 +142,30 @@ for (const backend of backends) {
         assert.equal((await dav(t, 'GET', '/c/box1/docs/a.txt')).body, 'hello again, world');
       });
 
+      it('keeps small bodies in the database and large ones in blob files, across overwrites, ranges and COPY', async () => {
+        const before = blobFiles(t);
+        assert.equal((await dav(t, 'PUT', '/c/box1/docs/size.bin', { body: 'small body' })).statusCode, 201);
+        assert.deepEqual(blobFiles(t), before, 'a small body writes no blob file');
+        assert.equal((await dav(t, 'GET', '/c/box1/docs/size.bin', { headers: { range: 'bytes=6-9' } })).body, 'body');
+        assert.equal((await dav(t, 'PUT', '/c/box1/docs/size.bin', { body: LARGE })).statusCode, 204);
+        assert.equal(blobFiles(t).length, before.length + 1);
+        const large = await dav(t, 'GET', '/c/box1/docs/size.bin');
+        assert.equal(large.rawPayload.length, LARGE.length);
+        assert.ok(large.rawPayload.equals(LARGE));
+        assert.equal((await dav(t, 'COPY', '/c/box1/docs/size.bin', { headers: { destination: `${BOX}/docs/size2.bin` } })).statusCode, 201);
+        assert.equal(blobFiles(t).length, before.length + 2);
+        assert.equal((await dav(t, 'PUT', '/c/box1/docs/size.bin', { body: 'small again' })).statusCode, 204);
+        assert.equal((await dav(t, 'GET', '/c/box1/docs/size.bin')).body, 'small again');
+        assert.equal(blobFiles(t).length, before.length + 1, 'the replaced blob file is gone');
+        assert.equal((await dav(t, 'COPY', '/c/box1/docs/size.bin', { headers: { destination: `${BOX}/docs/size3.bin` } })).statusCode, 201);
+        assert.equal((await dav(t, 'GET', '/c/box1/docs/size3.bin')).body, 'small again');
+        for (const name of ['size.bin', 'size2.bin', 'size3.bin']) assert.equal((await dav(t, 'DELETE', `/c/box1/docs/${name}`)).statusCode, 204);
+        assert.deepEqual(blobFiles(t), before);
+      });
+
       it('an oversized upload is refused with 413, leaving the old content and no stray blob', async () => {
         const before = blobFiles(t);
-        const res = await dav(t, 'PUT', '/c/box1/docs/a.txt', { body: Buffer.alloc(70 * 1024, 1) });
+        const res = await dav(t, 'PUT', '/c/box1/docs/a.txt', { body: Buffer.alloc(210 * 1024, 1) });
         assert.equal(res.statusCode, 413);
         assert.equal((await dav(t, 'GET', '/c/box1/docs/a.txt')).body, 'hello again, world');
         assert.deepEqual(blobFiles(t), before);
@@ -160,7 +184,7 @@ for (const backend of backends) {
       it('deletes files and empty collections; a full one only recursively', async () => {
         await dav(t, 'MKCOL', '/c/box1/tmp');
         await dav(t, 'MKCOL', '/c/box1/tmp/sub');
-        await dav(t, 'PUT', '/c/box1/tmp/sub/f.bin', { body: 'data' });
+        await dav(t, 'PUT', '/c/box1/tmp/sub/f.bin', { body: LARGE });
         const before = blobFiles(t).length;
         assertCode(await dav(t, 'DELETE', '/c/box1/tmp'), 403, 'PR403-DV-0003');
         assertCode(await dav(t, 'DELETE', '/c/box1/tmp', { headers: { 'x-personium-recursive': 'maybe' } }), 400, 'PR400-DV-0009');
@@ -356,7 +380,7 @@ for (const backend of backends) {
       });
 
       it('a box with files is deleted only recursively (apiref 260, 295), taking its roles and files along', async () => {
-        await dav(t, 'PUT', '/c/box2/f.txt', { body: 'box2 file' });
+        await dav(t, 'PUT', '/c/box2/f.txt', { body: LARGE });
         await ctlPost(t, 'c', 'Role', { Name: 'b2role', '_Box.Name': 'box2' });
         assertCode(await call(t, { method: 'DELETE', url: "/c/__ctl/Box('box2')" }), 409, 'PR409-OD-0001');
         assertCode(await dav(t, 'DELETE', '/c/box2'), 412, 'PR412-MC-0001');
@@ -369,7 +393,7 @@ for (const backend of backends) {
 
       it('a recursive cell delete removes every file body too', async () => {
         await createCell(t, 'gone');
-        await dav(t, 'PUT', '/gone/__/x.bin', { body: 'bye' });
+        await dav(t, 'PUT', '/gone/__/x.bin', { body: LARGE });
         const before = blobFiles(t).length;
         assert.equal((await call(t, { method: 'DELETE', url: '/gone/', headers: { 'x-personium-recursive': 'true' } })).statusCode, 204);
         assert.equal(blobFiles(t).length, before - 1);

@@ -96,8 +96,7 @@ export async function boxRoutes(app: FastifyInstance, { config, store, blobs, ro
 }
 
 function send(reply: FastifyReply, res: DavResponse): FastifyReply {
-  reply.code(res.status);
-  for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
+  reply.code(res.status).headers(res.headers);
   return res.body === undefined ? reply.send() : reply.send(res.body);
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PersoniumError } from '../../core/errors/personium-error.js';
-import { BlobTooLargeError, type BlobStore, type StoredBlob } from '../../store/blob-store.js';
+import { BlobTooLargeError, isInlineBlob, type BlobStore, type StoredBlob } from '../../store/blob-store.js';
 import { DavConflictError, DavStore, isCollectionKind, type DavNode } from '../../store/dav-store.js';
 import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { BOX_PRIVILEGES, authorizeBox, type BoxContext, type BoxPrivilege, type CellContext, type StoredBoxAcl } from '../auth/policy.js';
@@ -35,7 +35,7 @@ export type { DavResponse } from './requests.js';
 /** personium-core limits (unit config defaults). */
 const MAX_CHILDREN = 1024;
 const MAX_DEPTH = 50;
-/** Files up to this size are read whole instead of streamed. */
+/** Files up to this size are read whole instead of streamed, and kept in their database row (BlobStore.put). */
 const SMALL_FILE = 64 * 1024;
 
 /** The box a request addresses: a Box entity, or the cell's main box `__` (schema = the cell URL). */
@@ -169,60 +169,67 @@ export class DavService {
     if (node.kind !== 'file') {
       return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', etag: etagOf(node) }, body: `URL : ${at.url}\n` };
     }
-    const etag = etagOf(node);
-    const common = {
-      etag,
-      'last-modified': new Date(node.updated).toUTCString(),
-      'accept-ranges': 'bytes',
-    };
-    if (etagMatches(req.header('if-none-match'), node)) return { status: 304, headers: common };
+    if (etagMatches(req.header('if-none-match'), node)) return { status: 304, headers: validators(node) };
     const type = node.contentType ?? 'application/octet-stream';
     const ranges = parseRange(req.header('range'), node.size);
     if (ranges === 'unsatisfiable') {
-      return { status: 416, headers: { ...common, 'content-range': `bytes */${node.size}` }, body: errorJson('PR416-DV-0001') };
+      const headers = validators(node);
+      headers['content-range'] = `bytes */${node.size}`;
+      return { status: 416, headers, body: errorJson('PR416-DV-0001') };
     }
     if (!ranges || !ifRangeHolds(req.header('if-range'), node)) {
       // Small bodies in one read: a stream's open/read/close round trips cost more than the bytes.
-      const body = node.size <= SMALL_FILE && node.blob ? await this.options.blobs.readAll(node.blob) : this.read(node);
-      return { status: 200, headers: { ...common, 'content-type': type, 'content-length': node.size }, body };
+      const body = node.size <= SMALL_FILE && node.blob ? await this.whole(node) : await this.read(node);
+      // The file was replaced between the lookup and the read: answer about what is there now.
+      if (body === undefined) return this.get(req, await this.lookup(req));
+      const headers = validators(node);
+      headers['content-type'] = type;
+      headers['content-length'] = node.size;
+      return { status: 200, headers, body };
     }
     if (ranges.length === 1) {
       const [r] = ranges as [ByteRange];
-      return {
-        status: 206,
-        headers: { ...common, 'content-type': type, 'content-length': r.end - r.start + 1, 'content-range': `bytes ${r.start}-${r.end}/${node.size}` },
-        body: this.read(node, r),
-      };
+      const headers = validators(node);
+      headers['content-type'] = type;
+      headers['content-length'] = r.end - r.start + 1;
+      headers['content-range'] = `bytes ${r.start}-${r.end}/${node.size}`;
+      return { status: 206, headers, body: await this.read(node, r) };
     }
-    return this.multipartRanges(node, ranges, type, common);
+    return this.multipartRanges(node, ranges, type);
   }
 
-  private read(node: DavNode, range?: ByteRange): Readable {
+  /** A small file's whole body (from the blob cache, its row or its file); undefined if it was replaced meanwhile. */
+  private whole(node: DavNode): Promise<Buffer | undefined> {
+    return this.options.blobs.readAll(node.blob!, () => new DavStore(this.store.executor).content(node.id, node.blob!));
+  }
+
+  private async read(node: DavNode, range?: ByteRange): Promise<Readable> {
     if (node.size === 0 || !node.blob) return emptyStream();
-    return this.options.blobs.read(node.blob, range);
+    if (!isInlineBlob(node.blob)) return this.options.blobs.read(node.blob, range);
+    const bytes = (await this.whole(node)) ?? Buffer.alloc(0);
+    return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]);
   }
 
   /** `multipart/byteranges` (RFC 9110 §14.6) for several ranges: parts are streamed one after another. */
-  private multipartRanges(node: DavNode, ranges: ByteRange[], type: string, common: Record<string, string>): DavResponse {
+  private multipartRanges(node: DavNode, ranges: ByteRange[], type: string): DavResponse {
     const boundary = `kura-${randomBytes(12).toString('hex')}`;
     const heads = ranges.map(
       (r, i) => `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${node.size}\r\n\r\n`,
     );
     const tail = `\r\n--${boundary}--\r\n`;
     const length = heads.reduce((n, h, i) => n + Buffer.byteLength(h) + ranges[i]!.end - ranges[i]!.start + 1, 0) + Buffer.byteLength(tail);
-    const blobs = this.options.blobs;
+    const read = (range: ByteRange) => this.read(node, range);
     async function* parts() {
       for (let i = 0; i < ranges.length; i++) {
         yield Buffer.from(heads[i]!);
-        for await (const chunk of blobs.read(node.blob!, ranges[i])) yield chunk as Buffer;
+        for await (const chunk of await read(ranges[i]!)) yield chunk as Buffer;
       }
       yield Buffer.from(tail);
     }
-    return {
-      status: 206,
-      headers: { ...common, 'content-type': `multipart/byteranges; boundary=${boundary}`, 'content-length': length },
-      body: Readable.from(parts()),
-    };
+    const headers = validators(node);
+    headers['content-type'] = `multipart/byteranges; boundary=${boundary}`;
+    headers['content-length'] = length;
+    return { status: 206, headers, body: Readable.from(parts()) };
   }
 
   /** GET on a box root (personium-core BoxResource): the box, its cell and unit. */
@@ -260,7 +267,7 @@ export class DavService {
         if (current) {
           if (current.kind !== 'file') throw new PersoniumError('PR405-MC-0001');
           assertIfMatch(req.header('if-match'), current);
-          const next = await dav.replaceContent(current, content);
+          const next = await dav.replaceContent(current, content, blob.inline ?? null);
           if (!next) throw new PersoniumError('PR412-DV-0001');
           return { status: 204, node: next, old: current.blob };
         }
@@ -274,7 +281,7 @@ export class DavService {
           ...content,
           props: {},
           acl: null,
-        });
+        }, blob.inline ?? null);
         return { status: 201, node: created, old: null as string | null };
       });
       if (outcome.old) await this.options.blobs.remove(outcome.old);
@@ -289,7 +296,7 @@ export class DavService {
   private async receive(req: DavRequest): Promise<StoredBlob> {
     const body = req.body ?? emptyStream();
     try {
-      return await this.options.blobs.put(body, this.options.maxFileBytes);
+      return await this.options.blobs.put(body, this.options.maxFileBytes, SMALL_FILE);
     } catch (err) {
       if (err instanceof BlobTooLargeError) {
         body.resume?.();
@@ -478,7 +485,7 @@ export class DavService {
     const copies = new Map<string, StoredBlob>();
     try {
       for (const n of tree) {
-        if (n.kind === 'file' && n.blob) copies.set(n.id, await this.options.blobs.put(this.options.blobs.read(n.blob), Number.MAX_SAFE_INTEGER));
+        if (n.kind === 'file' && n.blob) copies.set(n.id, await this.options.blobs.put(await this.read(n), Number.MAX_SAFE_INTEGER, SMALL_FILE));
       }
       const replaced = await this.store.withTransaction(async (trx) => {
         const tx = new DavStore(trx.executor);
@@ -499,7 +506,7 @@ export class DavService {
             sha256: blob?.sha256 ?? null,
             props: n.props,
             acl: null,
-          });
+          }, blob?.inline ?? null);
           newIds.set(n.id, created.id);
         }
         return existing?.blob ?? null;
@@ -600,6 +607,21 @@ export class DavService {
 }
 
 /** Methods that only read, whose path resolution may come from the read cache. */
+/**
+ * The headers every answer about a file's content carries, as a fresh object the caller extends.
+ * Built by assignment rather than object spread: spreading hyphenated keys measured ~15 µs per GET here.
+ */
+function validators(node: DavNode): Record<string, string | number> {
+  return { etag: etagOf(node), 'last-modified': httpDate(node.updated), 'accept-ranges': 'bytes' };
+}
+
+// Formatting a date costs more than the rest of the headers; a hot file asks for the same one again and again.
+let lastDate = { ms: NaN, text: '' };
+function httpDate(ms: number): string {
+  if (lastDate.ms !== ms) lastDate = { ms, text: new Date(ms).toUTCString() };
+  return lastDate.text;
+}
+
 const READS = new Set(['GET', 'HEAD', 'PROPFIND']);
 
 const BOX_PRIVILEGE_NAMES: ReadonlySet<string> = new Set(BOX_PRIVILEGES);

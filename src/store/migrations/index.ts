@@ -3,6 +3,7 @@ import type { Dialect } from '../../query/compile.js';
 import { entitiesMigration } from './001-entities.js';
 import { authMigration } from './002-auth.js';
 import { davMigration } from './003-dav.js';
+import { inlineContentMigration } from './004-inline-content.js';
 
 /** Versioned migrations, one set for both dialects; names sort in the order they apply. */
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -10,6 +11,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '001-entities': entitiesMigration(dialect),
     '002-auth': authMigration(),
     '003-dav': davMigration(dialect),
+    '004-inline-content': inlineContentMigration(dialect),
   };
 }
 
