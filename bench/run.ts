@@ -9,15 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { CONNECTIONS, FILE_4K, PRELOAD, TOKEN, davScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TOKEN = 'bench-master-token';
-const CONNECTIONS = 32;
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Math.min(2, Math.max(1, Math.round(DURATION / 5)));
-const PRELOAD = 1000;
-const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
 interface Server {
   name: 'kura' | 'bare';
@@ -25,70 +21,10 @@ interface Server {
   url: string;
 }
 
-/** One measured request shape; `path`/`body` are called per request so names stay unique. */
-interface Scenario {
-  name: string;
-  method: 'GET' | 'POST' | 'PUT' | 'PROPFIND';
-  path: (n: number) => string;
-  body?: (n: number, server: string) => string;
-  expect: number;
-  /** Replaces the default headers (master token, JSON). */
-  headers?: Record<string, string>;
-  /** Fewer connections for slow requests (password hashing), so latencies stay inside the client's timeout. */
-  connections?: number;
-}
-
-const preloaded = (n: number) => `c-${n % PRELOAD}`;
-const scenarios: Scenario[] = [
-  {
-    name: 'Cell create',
-    method: 'POST',
-    path: () => '/__ctl/Cell',
-    body: (n, server) => JSON.stringify({ Name: `b-${server}-${process.hrtime.bigint()}-${n}` }),
-    expect: 201,
-  },
-  { name: 'Cell retrieve by key', method: 'GET', path: (n) => `/__ctl/Cell('${preloaded(n)}')`, expect: 200 },
-  {
-    name: 'Cell list $filter',
-    method: 'GET',
-    path: () => `/__ctl/Cell?$filter=${encodeURIComponent("startswith(Name,'c-1')")}&$top=25`,
-    expect: 200,
-  },
-];
-
-const FILE_4K = 'k'.repeat(4096);
-const davScenarios: Scenario[] = [
-  { name: 'GET 4 KiB file', method: 'GET', path: () => '/bench/box/file4k', expect: 200 },
-  {
-    name: 'PUT new 4 KiB file',
-    method: 'PUT',
-    // 64 collections: a collection holds at most 1,024 resources (personium-core's limit).
-    path: (n) => `/bench/box/put${n % 64}/f-${process.hrtime.bigint()}-${n}`,
-    body: () => FILE_4K,
-    expect: 201,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' },
-  },
-  {
-    name: 'PROPFIND Depth 1 (1000)',
-    // autocannon only sends RFC 7231 methods: both servers get POST with X-HTTP-Method-Override (apiref 003).
-    method: 'POST',
-    path: () => '/bench/box/big',
-    expect: 207,
-    headers: { authorization: `Bearer ${TOKEN}`, depth: '1', 'x-http-method-override': 'PROPFIND' },
-  },
-];
 scenarios.push(...davScenarios);
 // BENCH_ONLY=regex runs a subset (for working on one scenario); the targets then report what ran.
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
 if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((sc) => only.test(sc.name)));
-
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
 
 async function start(name: Server['name'], dataDir: string): Promise<Server> {
   // kura runs as `npm start` runs it (compiled JS); the bare server needs no build.
@@ -150,31 +86,21 @@ async function preload(server: Server): Promise<void> {
   }
 }
 
+/**
+ * Each measurement runs autocannon in a fresh process (bench/measure.ts): a second autocannon run
+ * inside one process starved some of its new connections for up to 2 s (their first request
+ * waited while the others cycled), which showed as a p99 of 1 s on large responses that a fresh
+ * client never sees.
+ */
 async function measure(server: Server, scenario: Scenario, seconds: number): Promise<Figures> {
-  let n = 0;
-  const result = await autocannon({
-    url: server.url,
-    connections: scenario.connections ?? CONNECTIONS,
-    pipelining: 1,
-    duration: seconds,
-    requests: [
-      {
-        method: scenario.method,
-        headers: scenario.headers ?? headers,
-        setupRequest: (req) => {
-          const i = n++;
-          return { ...req, path: scenario.path(i), ...(scenario.body ? { body: scenario.body(i, server.name) } : {}) };
-        },
-      },
-    ],
+  const spec = JSON.stringify({ url: server.url, server: server.name, scenario: scenario.name, seconds, headers: scenario.headers });
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/measure.ts', spec], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`measuring ${scenario.name} exited with ${code}`))));
   });
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
+  return JSON.parse(out) as Figures;
 }
 
 /** kura's side of the WebDAV scenarios: the cell, box, the 4 KiB file and 1,000 files to list. */
@@ -302,27 +228,12 @@ async function runAuth() {
     const local = (await login('home', 'grant_type=password&username=reader&password=reader-pw-1')).access_token as string;
     const transCell = (await login('visitor', `grant_type=password&username=guest&password=guest-pw-1&p_target=${encodeURIComponent(`${unit}home/`)}`)).access_token as string;
 
-    const read = (name: string, authorization: string): Scenario => ({
-      name,
-      method: 'GET',
-      path: () => "/home/__ctl/Role('readers')",
-      expect: 200,
-      headers: { authorization },
-    });
     const reads = [
-      read('Role read, master token', `Bearer ${TOKEN}`),
-      read('Role read, cell-local token', `Bearer ${local}`),
-      read('Role read, trans-cell token', `Bearer ${transCell}`),
+      roleReadScenario('Role read, master token', `Bearer ${TOKEN}`),
+      roleReadScenario('Role read, cell-local token', `Bearer ${local}`),
+      roleReadScenario('Role read, trans-cell token', `Bearer ${transCell}`),
     ];
-    const password: Scenario = {
-      name: 'Password grant (8 conns)',
-      method: 'POST',
-      path: () => '/home/__token',
-      body: () => 'grant_type=password&username=reader&password=reader-pw-1',
-      expect: 200,
-      headers: form,
-      connections: 8,
-    };
+    const password = passwordScenario;
     const figures = new Map<string, Figures>();
     for (const scenario of [...reads, password]) {
       await measure(server, scenario, WARMUP);

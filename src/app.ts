@@ -39,7 +39,8 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   const store = new EntityStore(database.db, database.dialect);
   const blobs = new BlobStore(config.dataDir);
   const cache = new ReadCache();
-  store.onWrite(() => cache.bump());
+  store.onWrite(() => cache.bump('tree'));
+  store.onEntityWrite(() => cache.bump('entity'));
   const metrics = new HttpMetrics();
   const keys = await loadOrCreateUnitKeys(config.dataDir);
   const codec = new TokenCodec(keys);

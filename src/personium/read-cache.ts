@@ -2,48 +2,58 @@
  * Short-lived answers to the lookups every request in a cell repeats (the cell by name, a box, a
  * WebDAV path), so a hot read costs no query at all.
  *
- * Correct on one node by construction: every write transaction bumps the generation when it starts
- * and again when it has ended (EntityStore.onWrite), and a read stores what it found only if the
- * generation did not move while it looked — so nothing read before or during a write outlives it.
+ * Correct on one node by construction: a domain's generation is bumped before a change to what it
+ * holds and again once that change is committed or abandoned, and a read stores what it found
+ * only if its domain's generation did not move while it looked — so nothing read before or during
+ * a write outlives it. Two domains: `entity` (cells, boxes; bumped by entity writes only, see
+ * EntityStore.onEntityWrite) and `tree` (WebDAV paths and listings; bumped by every write
+ * transaction), so a stream of file uploads does not keep dropping the cell and box lookups.
  * Other nodes of a scaled-out unit see a change within TTL_MS.
  */
 const TTL_MS = 1000;
 const MAX_ENTRIES = 10_000;
 
+export type CacheDomain = 'entity' | 'tree';
+
+interface Entry {
+  value: unknown;
+  generation: number;
+  until: number;
+}
+
+class Generation {
+  value = 0;
+  readonly entries = new Map<string, Entry>();
+}
+
 export class ReadCache {
-  private generation = 0;
-  private readonly entries = new Map<string, { value: unknown; generation: number; until: number }>();
+  private readonly domains: Record<CacheDomain, Generation> = { entity: new Generation(), tree: new Generation() };
 
-  /** Called when a write transaction starts and when it has ended. */
-  bump(): void {
-    this.generation++;
-    this.entries.clear();
+  /** Called before a change to what `domain` caches, and again once it has ended. */
+  bump(domain: CacheDomain): void {
+    const d = this.domains[domain];
+    d.value++;
+    d.entries.clear();
   }
 
-  /** The generation to pass to `set`, taken before the lookup starts. */
-  mark(): number {
-    return this.generation;
-  }
-
-  get<T>(key: string): T | undefined {
-    const hit = this.entries.get(key);
-    if (!hit || hit.generation !== this.generation || hit.until < Date.now()) return undefined;
+  get<T>(domain: CacheDomain, key: string): T | undefined {
+    const d = this.domains[domain];
+    const hit = d.entries.get(key);
+    if (!hit || hit.generation !== d.value || hit.until < Date.now()) return undefined;
     return hit.value as T;
   }
 
-  set(key: string, value: unknown, mark: number): void {
-    if (mark !== this.generation) return;
-    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { value, generation: mark, until: Date.now() + TTL_MS });
-  }
-
-  /** Looks `key` up, or computes and (if nothing was written meanwhile) keeps it. */
-  async through<T>(key: string, compute: () => Promise<T>): Promise<T> {
-    const hit = this.get<T>(key);
+  /** Looks `key` up, or computes and (if nothing in its domain was written meanwhile) keeps it. */
+  async through<T>(domain: CacheDomain, key: string, compute: () => Promise<T>): Promise<T> {
+    const hit = this.get<T>(domain, key);
     if (hit !== undefined) return hit;
-    const mark = this.mark();
+    const d = this.domains[domain];
+    const mark = d.value;
     const value = await compute();
-    if (value !== undefined) this.set(key, value, mark);
+    if (value !== undefined && mark === d.value) {
+      if (d.entries.size >= MAX_ENTRIES) d.entries.delete(d.entries.keys().next().value!);
+      d.entries.set(key, { value, generation: mark, until: Date.now() + TTL_MS });
+    }
     return value;
   }
 }

@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from
 import type { Dialect } from '../query/compile.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations/index.js';
+import { WalSync, registerWalSync } from './wal-sync.js';
 
 export interface OpenDatabaseOptions {
   dataDir: string;
@@ -50,13 +51,13 @@ function openSqlite(dataDir: string): { db: Kysely<Database>; dialect: Dialect }
   const file = new SQLite(path.join(dataDir, 'kura.sqlite'));
   // ARCHITECTURE.md, Durability: WAL + synchronous=FULL, so an acknowledged write survives a crash.
   file.pragma('journal_mode = WAL');
+  // Group commits switch to NORMAL for their COMMIT and sync the WAL off the event loop (wal-sync.ts).
   file.pragma('synchronous = FULL');
   file.pragma('foreign_keys = ON');
   file.pragma('busy_timeout = 5000');
-  return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) }),
-    dialect: 'sqlite',
-  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
+  registerWalSync(db, new WalSync(`${file.name}-wal`));
+  return { db, dialect: 'sqlite' };
 }
 
 /**

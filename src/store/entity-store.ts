@@ -74,6 +74,10 @@ export class EntityStore {
   private readonly groupCommit: GroupCommit | undefined;
   /** Told when a transaction starts and when it has ended (read caches drop what they hold). */
   private readonly writeListeners: (() => void)[] = [];
+  /** Told when an entity is about to change and when that change is committed (see entityWrite). */
+  private entityListeners: (() => void)[] = [];
+  /** Set in a transaction's store once it changed an entity. */
+  private wroteEntities = false;
 
   constructor(
     private readonly db: Db,
@@ -85,20 +89,45 @@ export class EntityStore {
     this.groupCommit = dialect === 'sqlite' && !db.isTransaction ? new GroupCommit(db as Kysely<Database>) : undefined;
   }
 
+  /** Any write transaction, when it starts and when it has ended. */
   onWrite(listener: () => void): void {
     this.writeListeners.push(listener);
+  }
+
+  /**
+   * Entity changes only, before each and once committed: caches of entities (cells, boxes) need not
+   * be dropped by the many transactions that write files and nothing else.
+   */
+  onEntityWrite(listener: () => void): void {
+    this.entityListeners.push(listener);
+  }
+
+  private async entityWrite<T>(write: () => Promise<T>): Promise<T> {
+    for (const l of this.entityListeners) l();
+    try {
+      return await write();
+    } finally {
+      if (this.db.isTransaction) this.wroteEntities = true;
+      else for (const l of this.entityListeners) l();
+    }
   }
 
   /** Runs `fn` atomically; resolves only once its writes are durable. */
   async withTransaction<T>(fn: (store: EntityStore) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    const bound = (trx: Transaction<Database>) => fn(new EntityStore(trx, this.dialect, this.now));
+    let inner: EntityStore | undefined;
+    const bound = (trx: Transaction<Database>) => {
+      inner = new EntityStore(trx, this.dialect, this.now);
+      inner.entityListeners = this.entityListeners;
+      return fn(inner);
+    };
     for (const l of this.writeListeners) l();
     try {
       if (this.groupCommit) return await this.groupCommit.run(bound);
       return await (this.db as Kysely<Database>).transaction().execute(bound);
     } finally {
       for (const l of this.writeListeners) l();
+      if (inner?.wroteEntities) for (const l of this.entityListeners) l();
     }
   }
 
@@ -174,7 +203,7 @@ export class EntityStore {
       updated: now,
       props,
     };
-    await this.guardDuplicate(() =>
+    await this.entityWrite(() => this.guardDuplicate(() =>
       this.db
         .insertInto('entities')
         .values({
@@ -190,7 +219,7 @@ export class EntityStore {
           props: JSON.stringify(props),
         })
         .execute(),
-    );
+    ));
     return entity;
   }
 
@@ -205,14 +234,14 @@ export class EntityStore {
   ): Promise<StoredEntity> {
     const now = Math.max(this.now(), current.updated);
     const version = current.version + 1;
-    const result = await this.guardDuplicate(() => {
+    const result = await this.entityWrite(() => this.guardDuplicate(() => {
       let q = this.db
         .updateTable('entities')
         .set({ entity_key: next.key, props: JSON.stringify(next.props), version, updated: now })
         .where('id', '=', current.id);
       if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
       return q.executeTakeFirst();
-    });
+    }));
     if (Number(result.numUpdatedRows) === 0) throw new VersionMismatchError('entity changed meanwhile');
     return { ...current, key: next.key, props: next.props, version, updated: now };
   }
@@ -220,7 +249,7 @@ export class EntityStore {
   async delete(id: string, expectedVersion?: number): Promise<boolean> {
     let q = this.db.deleteFrom('entities').where('id', '=', id);
     if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
-    const result = await q.executeTakeFirst();
+    const result = await this.entityWrite(() => q.executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -242,7 +271,7 @@ export class EntityStore {
   async deleteCellContent(cellId: string): Promise<void> {
     await this.db.deleteFrom('dav_nodes').where('cell_id', '=', cellId).execute();
     await this.db.deleteFrom('links').where('cell_id', '=', cellId).execute();
-    await this.db.deleteFrom('entities').where('cell_id', '=', cellId).execute();
+    await this.entityWrite(() => this.db.deleteFrom('entities').where('cell_id', '=', cellId).execute());
   }
 
   async link(cellId: string, name: string, fromId: string, toId: string): Promise<void> {

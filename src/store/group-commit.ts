@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import { walSyncOf } from './wal-sync.js';
 
 interface Pending {
   work: (trx: Transaction<Database>) => Promise<unknown>;
@@ -11,11 +12,12 @@ interface Pending {
 const MAX_BATCH = 64;
 
 /**
- * Group commit for SQLite (ARCHITECTURE.md, Durability): with `synchronous=FULL` every COMMIT is
- * an fsync, and concurrent writers queue behind the disk. Transactions that arrive in the same
+ * Group commit for SQLite (ARCHITECTURE.md, Durability): every durable COMMIT costs an fsync, and
+ * concurrent writers would queue behind the disk. Transactions that arrive in the same
  * turn of the event loop run one after another inside one database transaction, each in its own
  * SAVEPOINT (so one failing rolls back only itself), and all are answered after the single
- * COMMIT — still acknowledged only once durable, for a fraction of the fsyncs.
+ * COMMIT — still acknowledged only once durable, for a fraction of the fsyncs. The fsync itself
+ * runs off the event loop (wal-sync.ts).
  * A unit of work must do database work only, through the transaction it is handed: anything slow it
  * awaits would hold the batch, and a query on the outer database would wait for the batch forever.
  */
@@ -38,8 +40,8 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, MAX_BATCH);
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    try {
-      await this.db.transaction().execute(async (trx) => {
+    const runBatch = (db: Kysely<Database>) =>
+      db.transaction().execute(async (trx) => {
         for (const item of batch) {
           await sql`savepoint kura_unit`.execute(trx);
           try {
@@ -53,16 +55,41 @@ export class GroupCommit {
           }
         }
       });
-      batch.forEach((item, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) item.resolve(outcome.value);
-        else item.reject(outcome.error);
-      });
+    const wal = walSyncOf(this.db);
+    let failure: { error: unknown } | undefined;
+    try {
+      if (wal) {
+        // One connection throughout, so no other statement runs while synchronous is NORMAL.
+        await this.db.connection().execute(async (conn) => {
+          await sql`pragma synchronous = NORMAL`.execute(conn);
+          try {
+            await runBatch(conn);
+          } finally {
+            await sql`pragma synchronous = FULL`.execute(conn);
+          }
+        });
+      } else {
+        await runBatch(this.db);
+      }
     } catch (error) {
       // The COMMIT itself failed (disk full, I/O error): nothing in the batch is durable.
-      for (const item of batch) item.reject(error);
+      failure = { error };
     }
+    // The next batch runs while this one's frames reach the disk.
     if (this.queue.length > 0) setImmediate(() => void this.flush());
     else this.flushing = false;
+    if (!failure && wal) {
+      try {
+        await wal.flushed();
+      } catch (error) {
+        failure = { error };
+      }
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (failure) item.reject(failure.error);
+      else if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
   }
 }

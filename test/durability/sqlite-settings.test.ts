@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { backends, startTestApp } from '../support/backends.js';
+import { MASTER_TOKEN, backends, startTestApp } from '../support/backends.js';
+import { walSyncOf } from '../../src/store/wal-sync.js';
 
 /**
  * kill -9 alone cannot show power-loss safety (the OS page cache survives a killed process), so
@@ -18,6 +19,28 @@ describe('SQLite is opened durable by default (ARCHITECTURE.md, Durability)', ()
       assert.equal(journal.rows[0]?.journal_mode, 'wal');
       assert.equal(sync.rows[0]?.synchronous, 2, 'synchronous=FULL is 2');
       assert.equal(fk.rows[0]?.foreign_keys, 1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('acknowledges a write only after an fsync of the WAL that began after its commit, and leaves synchronous=FULL', async () => {
+    const t = await startTestApp(backends[0]!);
+    try {
+      const db = t.app.database.db;
+      const wal = walSyncOf(db)!;
+      assert.ok(wal, 'the SQLite database has a WAL sync');
+      const before = wal.completed;
+      const res = await t.app.http.inject({
+        method: 'POST',
+        url: '/__ctl/Cell',
+        headers: { authorization: `Bearer ${MASTER_TOKEN}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ Name: 'durable' }),
+      });
+      assert.equal(res.statusCode, 201);
+      assert.ok(wal.completed > before, 'an fsync completed before the 201');
+      const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(db);
+      assert.equal(sync.rows[0]?.synchronous, 2, 'writes outside group commits still fsync in COMMIT');
     } finally {
       await t.close();
     }

@@ -40,7 +40,7 @@ export async function boxRoutes(app: FastifyInstance, { config, store, blobs, ro
 
   const handler = async (req: BoxRequest, reply: FastifyReply) => {
     const cellCtx = await cellContext(req, config, roles);
-    const box = await cache.through(`box|${req.cell.id}|${req.params.box}`, () => findBox(store, req.cell, cellCtx.url, req.params.box));
+    const box = await cache.through('entity', `box|${req.cell.id}|${req.params.box}`, () => findBox(store, req.cell, cellCtx.url, req.params.box));
     const rawPath = rawPathBelow(req.url, req.params.cell, req.params.box);
     const body = isStream(req.body) ? req.body : undefined;
     if (req.method === 'DELETE' && rawPath === '') {

@@ -66,7 +66,7 @@ export async function requestedCell(
   cache: ReadCache,
 ): Promise<StoredEntity> {
   if (config.cellUrlMode === 'subdomain' && req.raw.kuraCellHost === undefined) throw new PersoniumError('PR404-MC-0001');
-  const cell = await cache.through(`cell|${req.params.cell}`, () => findCell(store, req.params.cell));
+  const cell = await cache.through('entity', `cell|${req.params.cell}`, () => findCell(store, req.params.cell));
   if (!cell) throw new PersoniumError('PR404-DV-0003');
   return cell;
 }

@@ -120,7 +120,7 @@ export class DavService {
   private async resolve(req: DavRequest): Promise<Resolved> {
     const cache = this.options.cache;
     if (!cache || !READS.has(req.method)) return this.lookup(req);
-    return cache.through(`dav|${req.cell.id}|${req.box.id}|${req.rawPath}`, () => this.lookup(req));
+    return cache.through('tree', `dav|${req.cell.id}|${req.box.id}|${req.rawPath}`, () => this.lookup(req));
   }
 
   private async lookup(req: DavRequest): Promise<Resolved> {
@@ -533,7 +533,7 @@ export class DavService {
     if (depth === '1' && isCollectionKind(node.kind)) {
       const dav = new DavStore(this.store.executor);
       const load = () => dav.children(node);
-      const children = this.options.cache ? await this.options.cache.through(`children|${node.id}`, load) : await load();
+      const children = this.options.cache ? await this.options.cache.through('tree', `children|${node.id}`, load) : await load();
       for (const child of children) {
         // A child without an ACL of its own is readable exactly when its parent is: decide once.
         const known = child.acl === null ? self.acl !== undefined : undefined;
