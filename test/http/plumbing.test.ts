@@ -105,6 +105,15 @@ for (const backend of backends) {
       const metrics = await call(t, { url: '/__metrics', as: 'anonymous' });
       assert.equal(metrics.statusCode, 200);
       assert.match(metrics.body, /kura_http_request_duration_seconds_count\{method="GET",route="\/__ctl\/\*",status="200"\} \d+/);
+      // A histogram: cumulative buckets ending in +Inf, which equals the count.
+      const series = 'method="GET",route="/__status",status="200"';
+      const value = (line: string) => Number(metrics.body.split('\n').find((l) => l.startsWith(line))?.split(' ').pop());
+      const buckets = metrics.body.split('\n').filter((l) => l.startsWith(`kura_http_request_duration_seconds_bucket{${series}`)).map((l) => Number(l.split(' ').pop()));
+      assert.equal(buckets.length, 13);
+      assert.deepEqual([...buckets].sort((a, b) => a - b), buckets, 'buckets are cumulative');
+      assert.equal(buckets.at(-1), value(`kura_http_request_duration_seconds_count{${series}}`));
+      assert.ok(buckets.at(-1)! >= 1);
+      assert.match(metrics.body, /kura_process_cpu_user_seconds_total \d/);
     });
 
     it('gzips large responses when the client accepts it (apiref 003)', async () => {
