@@ -253,6 +253,32 @@ export class EntityStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  /** Moves every entity of one set to another set name in the same scope (a renamed user EntityType keeps its data). */
+  async renameEntitySet(scope: Scope, from: string, to: string): Promise<void> {
+    await this.entityWrite(() =>
+      this.db
+        .updateTable('entities')
+        .set({ entity_set: to })
+        .where('cell_id', '=', scope.cellId)
+        .where('box_id', '=', scope.boxId)
+        .where('node_id', '=', scope.nodeId)
+        .where('entity_set', '=', from)
+        .execute(),
+    );
+  }
+
+  /** Removes every entity of a scope (a deleted OData collection's data or schema); links go with them. */
+  async deleteScope(scope: Scope): Promise<void> {
+    await this.entityWrite(() =>
+      this.db
+        .deleteFrom('entities')
+        .where('cell_id', '=', scope.cellId)
+        .where('box_id', '=', scope.boxId)
+        .where('node_id', '=', scope.nodeId)
+        .execute(),
+    );
+  }
+
   /** True when anything at all lives in the cell (control objects, links, data, files of the main box). */
   async cellHasContent(cellId: string): Promise<boolean> {
     const row = await this.db.selectFrom('entities').select('id').where('cell_id', '=', cellId).limit(1).executeTakeFirst();

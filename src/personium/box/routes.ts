@@ -11,8 +11,9 @@ import type { RoleResolver } from '../auth/roles.js';
 import { cellUrl } from '../cell-url.js';
 import { cellContext } from '../cell/routes.js';
 import { DavService, type BoxRef, type DavResponse } from '../dav/dav-service.js';
-import { headerValue } from '../http/odata-adapter.js';
+import { headerValue, queryRecord } from '../http/odata-adapter.js';
 import type { ReadCache } from '../read-cache.js';
+import { odataCollectionHandler } from '../odata-col/collection.js';
 
 export interface BoxRoutesOptions {
   config: KuraConfig;
@@ -22,7 +23,8 @@ export interface BoxRoutesOptions {
   cache: ReadCache;
 }
 
-const DAV_METHODS = ['GET', 'PUT', 'DELETE', 'MKCOL', 'MOVE', 'COPY', 'PROPFIND', 'PROPPATCH', 'ACL'];
+// POST and MERGE reach OData collections (apiref 316–378); elsewhere in a box they are 405.
+const DAV_METHODS = ['GET', 'PUT', 'DELETE', 'MKCOL', 'MOVE', 'COPY', 'PROPFIND', 'PROPPATCH', 'ACL', 'POST', 'MERGE'];
 const XML_LIMIT = 1024 * 1024;
 
 type BoxRequest = FastifyRequest<{ Params: { cell: string; box: string; '*'?: string } }>;
@@ -33,7 +35,7 @@ type BoxRequest = FastifyRequest<{ Params: { cell: string; box: string; '*'?: st
  * Bodies arrive as streams here (a 1 GiB PUT never sits in memory).
  */
 export async function boxRoutes(app: FastifyInstance, { config, store, blobs, roles, cache }: BoxRoutesOptions): Promise<void> {
-  const dav = new DavService({ store, blobs, cache, maxFileBytes: config.fileLimit, maxXmlBytes: XML_LIMIT });
+  const dav = new DavService({ store, blobs, cache, maxFileBytes: config.fileLimit, maxXmlBytes: XML_LIMIT, odata: odataCollectionHandler({ store }) });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
@@ -55,6 +57,7 @@ export async function boxRoutes(app: FastifyInstance, { config, store, blobs, ro
       box,
       rawPath,
       header: (name) => headerValue(req, name),
+      query: queryRecord(req),
       body,
     });
     return send(reply, res);

@@ -25,7 +25,7 @@ import {
   type ByteRange,
   type DavResponse,
 } from './requests.js';
-import { assertResourceName, splitPath } from './names.js';
+import { assertResourceName, decodeName } from './names.js';
 import { applyPropertyUpdate, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from './properties.js';
 import { parseXml } from './xml-tree.js';
 import type { ReadCache } from '../read-cache.js';
@@ -55,11 +55,27 @@ export interface DavRequest {
   /** The raw path below the box, still percent-encoded, without a leading slash. */
   rawPath: string;
   header(name: string): string | undefined;
+  /** The query string, repeated parameters keeping their first value. */
+  query: Record<string, string | undefined>;
   /** The request body, unread (PUT streams it; XML methods read it with a limit). */
   body: Readable | undefined;
 }
 
+/** A request for a service collection's own API (an OData collection's schema and data). */
+export interface ServiceCall {
+  req: DavRequest;
+  collection: DavNode;
+  /** The collection's URL, with a trailing slash. */
+  collectionUrl: string;
+  /** The path below the collection, still percent-encoded ('' for the collection itself). */
+  rest: string;
+  /** Decides a box privilege on the collection (its ACL and those it inherits). */
+  authorize(privilege: BoxPrivilege): void;
+}
+
 export interface DavServiceOptions {
+  /** Serves what lies below OData collections (apiref 316–378). */
+  odata?: (call: ServiceCall) => Promise<DavResponse>;
   store: EntityStore;
   blobs: BlobStore;
   /** Where reads find paths resolved moments ago (see read-cache.ts). */
@@ -77,6 +93,8 @@ interface Resolved {
   /** The addressed node, when it exists. */
   node: DavNode | undefined;
   url: string;
+  /** Set when the path continues below an OData collection (`node`): the rest, still percent-encoded. */
+  serviceRest?: string;
 }
 
 /**
@@ -92,6 +110,16 @@ export class DavService {
 
   async handle(req: DavRequest): Promise<DavResponse> {
     const at = await this.resolve(req);
+    const odata = this.options.odata;
+    if (odata && at.node?.kind === 'odata' && (at.serviceRest !== undefined || req.method === 'GET')) {
+      return odata({
+        req,
+        collection: at.node,
+        collectionUrl: `${at.url}/`,
+        rest: at.serviceRest ?? '',
+        authorize: (privilege) => this.authorize(req, at.path, privilege),
+      });
+    }
     switch (req.method) {
       case 'GET':
       case 'HEAD':
@@ -124,12 +152,26 @@ export class DavService {
   }
 
   private async lookup(req: DavRequest): Promise<Resolved> {
-    const segments = splitPath(req.rawPath);
-    // No resource can have such a name: refuse before it reaches a query (PostgreSQL rejects NUL).
-    for (const name of segments) assertResourceName(name);
+    const raw = req.rawPath.endsWith('/') ? req.rawPath.slice(0, -1) : req.rawPath;
+    const rawSegments = raw === '' ? [] : raw.split('/');
     const dav = new DavStore(this.store.executor);
-    const root = await dav.root(req.cell.id, req.box.id);
-    const path = await dav.walk(root, segments);
+    const path = [await dav.root(req.cell.id, req.box.id)];
+    const segments: string[] = [];
+    for (let i = 0; i < rawSegments.length; i++) {
+      const parent = path[path.length - 1]!;
+      // Below an OData collection the path is the service's (keys may hold any character): stop here.
+      if (parent.kind === 'odata' && path.length === segments.length + 1) {
+        return { segments, path, node: parent, url: urlOf(req.box.url, segments), serviceRest: rawSegments.slice(i).join('/') };
+      }
+      const name = decodeName(rawSegments[i]!);
+      // No resource can have such a name: refuse before it reaches a query (PostgreSQL rejects NUL).
+      assertResourceName(name);
+      segments.push(name);
+      if (path.length === segments.length) {
+        const next = await dav.child(parent, name);
+        if (next) path.push(next);
+      }
+    }
     const node = path.length === segments.length + 1 ? path[path.length - 1] : undefined;
     return { segments, path, node, url: urlOf(req.box.url, segments) };
   }

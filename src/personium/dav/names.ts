@@ -22,11 +22,14 @@ export function assertResourceName(name: string): void {
 export function splitPath(raw: string): string[] {
   const trimmed = raw.endsWith('/') ? raw.slice(0, -1) : raw;
   if (trimmed === '') return [];
-  return trimmed.split('/').map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch (err) {
-      throw new PersoniumError('PR403-DV-0004', [s], { cause: err });
-    }
-  });
+  return trimmed.split('/').map(decodeName);
+}
+
+/** One raw path segment, decoded; a malformed escape is refused like a bad name. */
+export function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch (err) {
+    throw new PersoniumError('PR403-DV-0004', [raw], { cause: err });
+  }
 }

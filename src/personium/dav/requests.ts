@@ -145,7 +145,12 @@ export function propfindMode(text: string): PropfindMode {
 }
 
 export async function readText(body: Readable | undefined, limit: number): Promise<string> {
-  if (!body) return '';
+  return (await readBytes(body, limit)).toString('utf8');
+}
+
+/** A whole request body of at most `limit` bytes (413 beyond). */
+export async function readBytes(body: Readable | undefined, limit: number): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -155,7 +160,7 @@ export async function readText(body: Readable | undefined, limit: number): Promi
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export function emptyStream(): Readable {
