@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql, type Expression, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
 import type { Database, EntitiesTable } from './schema.js';
 import { GroupCommit } from './group-commit.js';
@@ -267,16 +267,33 @@ export class EntityStore {
     );
   }
 
-  /** Removes every entity of a scope (a deleted OData collection's data or schema); links go with them. */
-  async deleteScope(scope: Scope): Promise<void> {
-    await this.entityWrite(() =>
-      this.db
-        .deleteFrom('entities')
-        .where('cell_id', '=', scope.cellId)
-        .where('box_id', '=', scope.boxId)
-        .where('node_id', '=', scope.nodeId)
-        .execute(),
-    );
+  /**
+   * The entities a WebDAV node holds (an OData collection's data, and its schema in the
+   * `{node}/$metadata` scope): their scope's node id is the node's id or starts with it and `/`.
+   */
+  private nodeEntities(cellId: string, boxId: string, nodeId: string) {
+    return (eb: ExpressionBuilder<Database, 'entities'>) =>
+      eb.and([
+        eb('cell_id', '=', cellId),
+        eb('box_id', '=', boxId),
+        // Node ids are UUIDs: nothing in them is a LIKE wildcard.
+        eb.or([eb('node_id', '=', nodeId), eb('node_id', 'like', `${nodeId}/%`)]),
+      ]);
+  }
+
+  /** Removes the entities that live in a box (OData collections' data and schemas), for a box deleted recursively. */
+  async deleteBoxEntities(cellId: string, boxId: string): Promise<void> {
+    await this.entityWrite(() => this.db.deleteFrom('entities').where('cell_id', '=', cellId).where('box_id', '=', boxId).execute());
+  }
+
+  async nodeHasEntities(cellId: string, boxId: string, nodeId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('entities').select('id').where(this.nodeEntities(cellId, boxId, nodeId)).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Removes what a deleted WebDAV node held; links go with the entities. */
+  async deleteNodeEntities(cellId: string, boxId: string, nodeId: string): Promise<void> {
+    await this.entityWrite(() => this.db.deleteFrom('entities').where(this.nodeEntities(cellId, boxId, nodeId)).execute());
   }
 
   /** True when anything at all lives in the cell (control objects, links, data, files of the main box). */

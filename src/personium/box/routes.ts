@@ -165,6 +165,7 @@ async function deleteBoxRecursively(
     const davStore = new DavStore(trx.executor);
     const fileBlobs = await davStore.blobsOf(req.cell.id, box.id);
     await davStore.deleteBox(req.cell.id, box.id);
+    await trx.deleteBoxEntities(req.cell.id, box.id);
     await trx.delete(box.id);
     return fileBlobs;
   });

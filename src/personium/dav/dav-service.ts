@@ -111,6 +111,11 @@ export class DavService {
   async handle(req: DavRequest): Promise<DavResponse> {
     const at = await this.resolve(req);
     const odata = this.options.odata;
+    if (at.serviceRest !== undefined && !ODATA_METHODS.has(req.method)) {
+      // Below an OData collection there are no WebDAV resources to PROPFIND, MKCOL or MOVE.
+      this.authorize(req, at.path, 'read');
+      throw new PersoniumError('PR404-DV-0001', [`${at.url}/${at.serviceRest}`]);
+    }
     if (odata && at.node?.kind === 'odata' && (at.serviceRest !== undefined || req.method === 'GET')) {
       return odata({
         req,
@@ -414,10 +419,13 @@ export class DavService {
     const blobs = await this.store.withTransaction(async (trx) => {
       const dav = new DavStore(trx.executor);
       const tree = await dav.subtree(node);
-      if (tree.length > 1 && recursive?.toLowerCase() !== 'true') {
+      if (recursive?.toLowerCase() !== 'true') {
         const onlySrc = node.kind === 'service' && tree.length === 2;
-        if (!onlySrc) throw new PersoniumError('PR403-DV-0003');
+        // An OData collection with a schema or data is not empty either.
+        const holdsEntities = node.kind === 'odata' && (await trx.nodeHasEntities(node.cellId, node.boxId, node.id));
+        if ((tree.length > 1 && !onlySrc) || holdsEntities) throw new PersoniumError('PR403-DV-0003');
       }
+      for (const n of tree) if (n.kind === 'odata') await trx.deleteNodeEntities(n.cellId, n.boxId, n.id);
       await dav.deleteNodes(tree.map((n) => n.id).reverse());
       return tree.map((n) => n.blob).filter((b): b is string => b !== null);
     });
@@ -663,6 +671,9 @@ function httpDate(ms: number): string {
   if (lastDate.ms !== ms) lastDate = { ms, text: new Date(ms).toUTCString() };
   return lastDate.text;
 }
+
+/** What an OData service answers (apiref 316–378); the rest of WebDAV stays with the collection itself. */
+const ODATA_METHODS = new Set(['GET', 'POST', 'PUT', 'MERGE', 'DELETE', 'PATCH']);
 
 const READS = new Set(['GET', 'HEAD', 'PROPFIND']);
 
