@@ -48,7 +48,7 @@ export function readEntityBody(
       out[name] = null;
       continue;
     }
-    const stored = edmCodecs[def.type].read(value);
+    const stored = (def.codec ?? edmCodecs[def.type]).read(value);
     if (stored === undefined) throw new PersoniumError('PR400-OD-0006', [name]);
     if (def.format && !def.format(stored)) throw new PersoniumError(def.formatError ?? 'PR400-OD-0006', [name]);
     out[name] = stored;

@@ -13,6 +13,17 @@ export interface PropertyDef {
   format?: (value: unknown) => boolean;
   /** The error a failed `format` check raises; PR400-OD-0006 unless a page names another (e.g. PR400-OD-0049). */
   formatError?: PersoniumErrorCode;
+  /**
+   * Replaces the EDM codec of `type` for values it cannot describe alone (user data: ComplexType
+   * values, lists, Personium's ranges). `read` answers undefined for a value it refuses.
+   */
+  codec?: ValueCodec;
+}
+
+/** Wire value ↔ stored value. */
+export interface ValueCodec {
+  read(value: unknown): unknown;
+  write(stored: unknown): unknown;
 }
 
 export type Multiplicity = '0..1' | '1' | '*';

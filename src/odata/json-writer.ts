@@ -26,7 +26,7 @@ export function entityToJson(
   };
   const wanted = (name: string) => !select || select.has(name);
   for (const def of set.properties) {
-    if (wanted(def.name)) out[def.name] = edmCodecs[def.type].write(entity.props[def.name] ?? null);
+    if (wanted(def.name)) out[def.name] = (def.codec ?? edmCodecs[def.type]).write(entity.props[def.name] ?? null);
   }
   if (set.openType) {
     for (const [name, value] of Object.entries(entity.props)) {

@@ -9,6 +9,7 @@ import { SCHEMA_SET_NAMES, atomServiceDocument, writeEdmx, type AssociationModel
 import { schemaHooks } from './schema-hooks.js';
 import { dataScope, loadSchema, schemaScope } from './schema-model.js';
 import { schemaSets } from './schema-sets.js';
+import { userDataHooks, userDataSets } from './user-data.js';
 
 /** Largest JSON body of a schema or data request (a `$batch` has its own limit). */
 const JSON_LIMIT = 1024 * 1024;
@@ -70,9 +71,21 @@ export function odataCollectionHandler({ store }: ODataCollectionDeps) {
       );
     }
 
-    // User data (apiref 364–378) and $batch (368) come next.
+    // User data (apiref 364–370).
     call.authorize(method === 'GET' ? 'read' : ('write' satisfies BoxPrivilege));
-    throw new PersoniumError('PR404-OD-0001');
+    const schemaAt = schemaScope(cellId, boxId, collection.id);
+    const schema = await loadSchema(store, schemaAt);
+    const sets = userDataSets(schema);
+    const service = new ODataService({
+      store,
+      scope: dataScope(cellId, boxId, collection.id),
+      serviceRoot: call.collectionUrl,
+      sets,
+      hooks: userDataHooks(schema, schemaAt),
+    });
+    const target = parseResourcePath(rest, sets);
+    const body = method === 'GET' || method === 'DELETE' ? undefined : await readBytes(req.body, JSON_LIMIT);
+    return fromOData(await service.handle({ method, target, query: req.query, body, ifMatch: req.header('if-match'), header: req.header }));
   };
 }
 

@@ -1,0 +1,135 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
+import { backends, startTestApp, type TestApp } from '../support/backends.js';
+import { call, json } from '../support/http.js';
+import { createCell, ctlPost } from '../support/auth.js';
+
+const COL = '/c/box1/col';
+const META = `${COL}/$metadata`;
+const MKCOL_ODATA =
+  '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
+
+function assertCode(res: LightMyRequestResponse, status: number, code: string): void {
+  assert.equal(res.statusCode, status, res.body);
+  assert.equal(json(res).code, code);
+}
+
+const ids = async (t: TestApp) => json(await call(t, { url: `${COL}/Sales?$top=100` })).d.results.map((r: { __id: string }) => r.__id).sort();
+
+for (const backend of backends) {
+  describe(`OData user data (apiref 364–370) on ${backend.name}`, { skip: backend.skip }, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp(backend);
+      await createCell(t, 'c');
+      await ctlPost(t, 'c', 'Box', { Name: 'box1' });
+      assert.equal((await call(t, { method: 'MKCOL', url: COL, body: MKCOL_ODATA, headers: { 'content-type': 'application/xml' } })).statusCode, 201);
+      const schema: [string, unknown][] = [
+        ['EntityType', { Name: 'Sales' }],
+        ['ComplexType', { Name: 'Addr' }],
+        ['ComplexTypeProperty', { Name: 'city', '_ComplexType.Name': 'Addr', Type: 'Edm.String', Nullable: false }],
+        ['ComplexTypeProperty', { Name: 'zip', '_ComplexType.Name': 'Addr', Type: 'Edm.Int32' }],
+        ['Property', { Name: 'title', '_EntityType.Name': 'Sales', Type: 'Edm.String', Nullable: false }],
+        ['Property', { Name: 'amount', '_EntityType.Name': 'Sales', Type: 'Edm.Int32', DefaultValue: '7' }],
+        ['Property', { Name: 'rate', '_EntityType.Name': 'Sales', Type: 'Edm.Single' }],
+        ['Property', { Name: 'at', '_EntityType.Name': 'Sales', Type: 'Edm.DateTime' }],
+        ['Property', { Name: 'addr', '_EntityType.Name': 'Sales', Type: 'Addr' }],
+        ['Property', { Name: 'tags', '_EntityType.Name': 'Sales', Type: 'Edm.String', CollectionKind: 'List' }],
+      ];
+      for (const [set, body] of schema) assert.equal((await call(t, { method: 'POST', url: `${META}/${set}`, body })).statusCode, 201, JSON.stringify(body));
+    });
+    after(() => t.close());
+
+    it('creates with and without __id, applying defaults and typing declared values (apiref 364)', async () => {
+      const res = await call(t, {
+        method: 'POST',
+        url: `${COL}/Sales`,
+        body: { __id: 's1', title: 'first', at: '/Date(1000)/', addr: { city: 'Tokyo' }, tags: ['a', 'b'], note: 'dynamic', n: 3 },
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal(res.headers.location, `http://unit.test${COL}/Sales('s1')`);
+      assert.match(String(res.headers.etag), /^W\/"1-\d+"$/);
+      const e = json(res).d.results;
+      assert.equal(e.__metadata.type, 'UserData.Sales');
+      assert.deepEqual(
+        { id: e.__id, title: e.title, amount: e.amount, rate: e.rate, at: e.at, addr: e.addr, tags: e.tags, note: e.note, n: e.n },
+        { id: 's1', title: 'first', amount: 7, rate: null, at: '/Date(1000)/', addr: { city: 'Tokyo', zip: null }, tags: ['a', 'b'], note: 'dynamic', n: 3 },
+      );
+      const generated = json(await call(t, { method: 'POST', url: `${COL}/Sales`, body: { title: 'second' } })).d.results.__id;
+      assert.match(generated, /^[0-9a-f]{32}$/);
+      assertCode(await call(t, { method: 'POST', url: `${COL}/Sales`, body: { __id: 's1', title: 'again' } }), 409, 'PR409-OD-0003');
+      // The dynamic properties are now part of the schema, typed by their first value.
+      const edmx = (await call(t, { url: META })).body;
+      assert.match(edmx, /<Property Name="n" Type="Edm.Double" Nullable="true" p:IsDeclared="false"><\/Property>/);
+      assert.match(edmx, /<Property Name="note" Type="Edm.String" Nullable="true" p:IsDeclared="false"><\/Property>/);
+    });
+
+    it('refuses values of the wrong type, out of range or undeclared in a ComplexType, storing nothing', async () => {
+      const before = await ids(t);
+      const bad: Record<string, unknown>[] = [
+        { title: 'x', amount: 'seven' },
+        { title: 'x', amount: 2147483648 },
+        { title: 'x', rate: 123456.5 },
+        { title: 'x', at: '2020-01-01' },
+        { title: 'x', at: '/Date(253402300800000)/' },
+        { title: 'x', addr: { city: 'Osaka', street: 'unknown member' } },
+        { title: 'x', addr: { zip: 1 } },
+        { title: 'x', addr: 'not an object' },
+        { title: 'x', tags: 'not a list' },
+        { title: 'x', n: 'a string for a Double' },
+        { title: 'x', nested: { objects: 'are not dynamic values' } },
+        { title: 'x', '_bad-name': 1 },
+        { title: 'x'.repeat(51201) },
+        { title: 'x', __id: '' },
+        { title: 'x', __id: 'y'.repeat(401) },
+      ];
+      for (const body of bad) assertCode(await call(t, { method: 'POST', url: `${COL}/Sales`, body }), 400, 'PR400-OD-0006');
+      assertCode(await call(t, { method: 'POST', url: `${COL}/Sales`, body: { amount: 1 } }), 400, 'PR400-OD-0009');
+      assert.deepEqual(await ids(t), before);
+    });
+
+    it('replaces with PUT (keeping __id), merges with MERGE, checks If-Match and deletes (apiref 366–370)', async () => {
+      const url = `${COL}/Sales('s1')`;
+      const etag = String((await call(t, { url })).headers.etag);
+      assert.equal((await call(t, { method: 'PUT', url, body: { __id: 'other', title: 'replaced' }, headers: { 'if-match': etag } })).statusCode, 204);
+      let e = json(await call(t, { url })).d.results;
+      assert.equal(e.__id, 's1');
+      assert.equal(e.title, 'replaced');
+      assert.equal(e.amount, 7, 'the default again');
+      assert.equal(e.note, undefined, 'dynamic properties not sent are gone');
+      assertCode(await call(t, { method: 'PUT', url, body: { title: 'stale' }, headers: { 'if-match': etag } }), 412, 'PR412-OD-0002');
+      assert.equal((await call(t, { method: 'MERGE', url, body: { amount: 11 } })).statusCode, 204);
+      e = json(await call(t, { url })).d.results;
+      assert.deepEqual([e.title, e.amount], ['replaced', 11]);
+      assertCode(await call(t, { method: 'DELETE', url: `${META}/EntityType('Sales')` }), 409, 'PR409-OD-0001');
+      assertCode(await call(t, { method: 'DELETE', url: `${META}/Property(Name='amount',_EntityType.Name='Sales')` }), 409, 'PR409-OD-0001');
+      assert.equal((await call(t, { method: 'DELETE', url })).statusCode, 204);
+      assertCode(await call(t, { url }), 404, 'PR404-OD-0002');
+    });
+
+    it('lists with $filter, $orderby, $top, $select and $inlinecount over declared and dynamic properties (apiref 365, 400–407)', async () => {
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await call(t, { method: 'POST', url: `${COL}/Sales`, body: { __id: `q${i}`, title: `t${i}`, amount: i * 10, color: i % 2 ? 'red' : 'blue' } })).statusCode, 201);
+      }
+      const res = await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent("amount ge 20 and color eq 'blue'")}&$orderby=amount%20desc&$inlinecount=allpages&$select=title` });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = json(res).d;
+      assert.equal(body.__count, '2');
+      assert.deepEqual(body.results.map((r: { title: string }) => r.title), ['t4', 't2']);
+      assert.equal(body.results[0].amount, undefined, '$select leaves other properties out');
+      assert.deepEqual(json(await call(t, { url: `${COL}/Sales?$top=2&$orderby=__id&$filter=${encodeURIComponent("startswith(__id,'q')")}` })).d.results.map((r: { __id: string }) => r.__id), ['q0', 'q1']);
+      assertCode(await call(t, { url: `${COL}/Nothing` }), 404, 'PR404-OD-0001');
+      assertCode(await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent("title eq 'x' or")}` }), 400, 'PR400-OD-0003');
+    });
+
+    it('a renamed EntityType keeps its data (personium-core)', async () => {
+      assert.equal((await call(t, { method: 'POST', url: `${META}/EntityType`, body: { Name: 'Old' } })).statusCode, 201);
+      assert.equal((await call(t, { method: 'POST', url: `${COL}/Old`, body: { __id: 'kept', v: 1 } })).statusCode, 201);
+      assert.equal((await call(t, { method: 'PUT', url: `${META}/EntityType('Old')`, body: { Name: 'New' } })).statusCode, 204);
+      const moved = json(await call(t, { url: `${COL}/New('kept')` })).d.results;
+      assert.deepEqual([moved.__id, moved.v, moved.__metadata.type], ['kept', 1, 'UserData.New']);
+      assertCode(await call(t, { url: `${COL}/Old('kept')` }), 404, 'PR404-OD-0001');
+    });
+  });
+}
