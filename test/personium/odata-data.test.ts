@@ -1,20 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
-import { call, json } from '../support/http.js';
+import { assertCode, call, json, mkcolOData } from '../support/http.js';
 import { createCell, ctlPost } from '../support/auth.js';
 
 const COL = '/c/box1/col';
 const META = `${COL}/$metadata`;
-const MKCOL_ODATA =
-  '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
-
-function assertCode(res: LightMyRequestResponse, status: number, code: string): void {
-  assert.equal(res.statusCode, status, res.body);
-  assert.equal(json(res).code, code);
-}
-
 const ids = async (t: TestApp) => json(await call(t, { url: `${COL}/Sales?$top=100` })).d.results.map((r: { __id: string }) => r.__id).sort();
 
 for (const backend of backends) {
@@ -24,7 +15,7 @@ for (const backend of backends) {
       t = await startTestApp(backend);
       await createCell(t, 'c');
       await ctlPost(t, 'c', 'Box', { Name: 'box1' });
-      assert.equal((await call(t, { method: 'MKCOL', url: COL, body: MKCOL_ODATA, headers: { 'content-type': 'application/xml' } })).statusCode, 201);
+      await mkcolOData(t, COL);
       const schema: [string, unknown][] = [
         ['EntityType', { Name: 'Sales' }],
         ['ComplexType', { Name: 'Addr' }],

@@ -1,20 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
-import { call, json } from '../support/http.js';
+import { assertCode, call, json, mkcolOData } from '../support/http.js';
 import { createAccount, createCell, ctlPost, passwordGrant, token } from '../support/auth.js';
 
 const COL = '/c/box1/col';
 const META = `${COL}/$metadata`;
-const MKCOL_ODATA =
-  '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
-
-function assertCode(res: LightMyRequestResponse, status: number, code: string): void {
-  assert.equal(res.statusCode, status, res.body);
-  assert.equal(json(res).code, code);
-}
-
 const post = (t: TestApp, set: string, body: unknown, as?: string) => call(t, { method: 'POST', url: `${META}/${set}`, body, ...(as ? { as } : {}) });
 const names = async (t: TestApp, path: string) => json(await call(t, { url: `${META}/${path}` })).d.results.map((r: { Name: string }) => r.Name).sort();
 
@@ -25,8 +16,7 @@ for (const backend of backends) {
       t = await startTestApp(backend);
       await createCell(t, 'c');
       await ctlPost(t, 'c', 'Box', { Name: 'box1' });
-      const made = await call(t, { method: 'MKCOL', url: COL, body: MKCOL_ODATA, headers: { 'content-type': 'application/xml' } });
-      assert.equal(made.statusCode, 201, made.body);
+      await mkcolOData(t, COL);
     });
     after(() => t.close());
 
@@ -171,13 +161,13 @@ for (const backend of backends) {
 
     it('an OData collection with a schema is deleted only recursively, taking its schema along', async () => {
       const other = '/c/box1/col2';
-      assert.equal((await call(t, { method: 'MKCOL', url: other, body: MKCOL_ODATA, headers: { 'content-type': 'application/xml' } })).statusCode, 201);
+      await mkcolOData(t, other);
       assert.equal((await call(t, { method: 'POST', url: `${other}/$metadata/EntityType`, body: { Name: 'Gone' } })).statusCode, 201);
       assertCode(await call(t, { method: 'DELETE', url: other }), 403, 'PR403-DV-0003');
       assert.equal((await call(t, { url: `${other}/$metadata/EntityType('Gone')` })).statusCode, 200, 'nothing changed');
       assert.equal((await call(t, { method: 'DELETE', url: other, headers: { 'x-personium-recursive': 'true' } })).statusCode, 204);
       // A new collection of the same name starts empty.
-      assert.equal((await call(t, { method: 'MKCOL', url: other, body: MKCOL_ODATA, headers: { 'content-type': 'application/xml' } })).statusCode, 201);
+      await mkcolOData(t, other);
       assert.deepEqual(json(await call(t, { url: `${other}/$metadata/EntityType` })).d.results, []);
     });
 

@@ -1,4 +1,5 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import assert from 'node:assert/strict';
 import type { TestApp } from './backends.js';
 import { MASTER_TOKEN } from './backends.js';
 
@@ -30,4 +31,19 @@ export function json(res: LightMyRequestResponse): any {
 export async function cellNames(t: TestApp): Promise<string[]> {
   const res = await call(t, { url: '/__ctl/Cell?$top=10000&$orderby=Name' });
   return json(res).d.results.map((c: { Name: string }) => c.Name);
+}
+
+/** A Personium error answer: the status and the documented code. */
+export function assertCode(res: LightMyRequestResponse, status: number, code: string): void {
+  assert.equal(res.statusCode, status, res.body);
+  assert.equal(json(res).code, code);
+}
+
+/** MKCOL's body for an OData service collection (apiref 306). */
+export const MKCOL_ODATA =
+  '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
+
+export async function mkcolOData(t: TestApp, url: string): Promise<void> {
+  const made = await call(t, { method: 'MKCOL', url, body: MKCOL_ODATA, headers: { 'content-type': 'application/xml' } });
+  assert.equal(made.statusCode, 201, made.body);
 }
