@@ -347,6 +347,13 @@ export class EntityStore {
     return Number(row.n);
   }
 
+  /** The links named `name` that start at one of `fromIds` (as from → to pairs). */
+  async linksFrom(name: string, fromIds: string[]): Promise<Array<{ from: string; to: string }>> {
+    if (fromIds.length === 0) return [];
+    const rows = await this.db.selectFrom('links').select(['from_id', 'to_id']).where('name', '=', name).where('from_id', 'in', fromIds).execute();
+    return rows.map((r) => ({ from: r.from_id, to: r.to_id }));
+  }
+
   async hasAnyLink(id: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('links')

@@ -114,6 +114,45 @@ for (const backend of backends) {
       assertCode(await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent("title eq 'x' or")}` }), 400, 'PR400-OD-0003');
     });
 
+    it('associates EntityTypes by linking AssociationEnds, then links, navigates and expands user data (apiref 323, 373–378)', async () => {
+      const end = (name: string, type: string, m: string) => call(t, { method: 'POST', url: `${META}/AssociationEnd`, body: { Name: name, '_EntityType.Name': type, Multiplicity: m } });
+      assert.equal((await call(t, { method: 'POST', url: `${META}/EntityType`, body: { Name: 'Customer' } })).statusCode, 201);
+      for (const [n, type, m] of [['c', 'Customer', '1'], ['s', 'Sales', '*'], ['s2', 'Sales', '1'], ['c2', 'Customer', '*']] as const) {
+        assert.equal((await end(n, type, m)).statusCode, 201);
+      }
+      const endUri = (n: string, type: string) => `http://unit.test${META}/AssociationEnd(Name='${n}',_EntityType.Name='${type}')`;
+      const link = (from: string, fromType: string, to: string, toType: string) =>
+        call(t, { method: 'POST', url: `${META}/AssociationEnd(Name='${from}',_EntityType.Name='${fromType}')/$links/_AssociationEnd`, body: { uri: endUri(to, toType) } });
+      assertCode(await link('c', 'Customer', 's2', 'Sales'), 400, 'PR400-OD-0031');
+      assert.equal((await link('c', 'Customer', 's', 'Sales')).statusCode, 204);
+      assertCode(await link('c2', 'Customer', 's', 'Sales'), 409, 'PR409-OD-0002');
+      assertCode(await link('c2', 'Customer', 's2', 'Sales'), 409, 'PR409-OD-0006');
+      const listed = json(await call(t, { url: `${META}/AssociationEnd(Name='s',_EntityType.Name='Sales')/$links/_AssociationEnd` })).d.results;
+      assert.deepEqual(listed, [{ uri: endUri('c', 'Customer') }]);
+      const edmx = (await call(t, { url: META })).body;
+      assert.match(edmx, /<Association Name="Customer-Sales-assoc"><End Role="Customer:c" Type="UserData.Customer" Multiplicity="1"><\/End><End Role="Sales:s" Type="UserData.Sales" Multiplicity="\*"><\/End><\/Association>/);
+      assert.match(edmx, /<NavigationProperty Name="_Sales" Relationship="UserData.Customer-Sales-assoc" FromRole="Customer:c" ToRole="Sales:s">/);
+
+      const C = `${COL}/Customer`;
+      assert.equal((await call(t, { method: 'POST', url: C, body: { __id: 'alice' } })).statusCode, 201);
+      assert.equal((await call(t, { method: 'POST', url: C, body: { __id: 'bob' } })).statusCode, 201);
+      const viaNav = await call(t, { method: 'POST', url: `${C}('alice')/_Sales`, body: { __id: 'o1', title: 'by nav' } });
+      assert.equal(viaNav.statusCode, 201, viaNav.body);
+      assert.equal(viaNav.headers.location, `http://unit.test${COL}/Sales('o1')`);
+      assert.equal((await call(t, { method: 'POST', url: `${COL}/Sales`, body: { __id: 'o2', title: 'linked later' } })).statusCode, 201);
+      const customerUri = (id: string) => `http://unit.test${C}('${id}')`;
+      assert.equal((await call(t, { method: 'POST', url: `${COL}/Sales('o2')/$links/_Customer`, body: { uri: customerUri('alice') } })).statusCode, 204);
+      // A Sales entity belongs to one Customer (the Customer end is 1).
+      assertCode(await call(t, { method: 'POST', url: `${COL}/Sales('o2')/$links/_Customer`, body: { uri: customerUri('bob') } }), 409, 'PR409-OD-0002');
+      const nav = json(await call(t, { url: `${C}('alice')/_Sales?$orderby=__id` })).d.results.map((r: { __id: string }) => r.__id);
+      assert.deepEqual(nav, ['o1', 'o2']);
+      const expanded = json(await call(t, { url: `${C}('alice')?$expand=_Sales` })).d.results._Sales.map((r: { __id: string }) => r.__id).sort();
+      assert.deepEqual(expanded, ['o1', 'o2']);
+      assertCode(await call(t, { method: 'DELETE', url: `${C}('alice')` }), 409, 'PR409-OD-0001');
+      assert.equal((await call(t, { method: 'DELETE', url: `${COL}/Sales('o2')/$links/_Customer('alice')` })).statusCode, 204);
+      assert.deepEqual(json(await call(t, { url: `${C}('alice')/_Sales` })).d.results.map((r: { __id: string }) => r.__id), ['o1']);
+    });
+
     it('a renamed EntityType keeps its data (personium-core)', async () => {
       assert.equal((await call(t, { method: 'POST', url: `${META}/EntityType`, body: { Name: 'Old' } })).statusCode, 201);
       assert.equal((await call(t, { method: 'POST', url: `${COL}/Old`, body: { __id: 'kept', v: 1 } })).statusCode, 201);

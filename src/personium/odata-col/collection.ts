@@ -5,7 +5,8 @@ import type { EntityStore } from '../../store/entity-store.js';
 import type { BoxPrivilege } from '../auth/policy.js';
 import type { DavResponse, ServiceCall } from '../dav/dav-service.js';
 import { readBytes } from '../dav/requests.js';
-import { SCHEMA_SET_NAMES, atomServiceDocument, writeEdmx, type AssociationModel } from './edmx.js';
+import { SCHEMA_SET_NAMES, atomServiceDocument, writeEdmx } from './edmx.js';
+import { handleEndLinks, isEndLinkPath } from './end-links.js';
 import { schemaHooks } from './schema-hooks.js';
 import { dataScope, loadSchema, schemaScope } from './schema-model.js';
 import { schemaSets } from './schema-sets.js';
@@ -53,10 +54,16 @@ export function odataCollectionHandler({ store }: ODataCollectionDeps) {
           return xml(200, atomServiceDocument(`${call.collectionUrl}$metadata/`, SCHEMA_SET_NAMES), 'application/atomsvc+xml');
         }
         const schema = await loadSchema(store, schemaScope(cellId, boxId, collection.id));
-        return xml(200, writeEdmx(schema, associationsOf(schema)), 'application/xml');
+        return xml(200, writeEdmx(schema), 'application/xml');
       }
       call.authorize(method === 'GET' ? 'read' : 'alter-schema');
       const scope = schemaScope(cellId, boxId, collection.id);
+      const decoded = below.split('/').map(decodeSegment);
+      if (isEndLinkPath(decoded)) {
+        const body = method === 'POST' ? await readBytes(req.body, JSON_LIMIT) : undefined;
+        const res = await handleEndLinks(store, scope, { method, segments: decoded, body, serviceRoot: `${call.collectionUrl}$metadata/` });
+        return { status: res.status, headers: res.body === undefined ? { dataserviceversion: '2.0' } : { 'content-type': 'application/json', dataserviceversion: '2.0' }, ...(res.body !== undefined ? { body: res.body } : {}) };
+      }
       const service = new ODataService({
         store,
         scope,
@@ -89,9 +96,12 @@ export function odataCollectionHandler({ store }: ODataCollectionDeps) {
   };
 }
 
-/** Associations formed by pairs of linked AssociationEnds (apiref 323); none until ends are linked. */
-function associationsOf(_schema: Awaited<ReturnType<typeof loadSchema>>): AssociationModel[] {
-  return [];
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new PersoniumError('PR400-OD-0004');
+  }
 }
 
 function wantsJson(format: string | undefined, accept: string | undefined): boolean {

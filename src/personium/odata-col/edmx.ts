@@ -12,12 +12,24 @@ export interface AssociationModel {
   ends: [{ type: string; role: string; multiplicity: string }, { type: string; role: string; multiplicity: string }];
 }
 
+/** personium-core's naming: `T1-T2-assoc`, roles `T:endName`. */
+export function associationModels(schema: SchemaModel): AssociationModel[] {
+  return schema.associations.map(([a, b]) => ({
+    name: `${a.entityType}-${b.entityType}-assoc`,
+    ends: [
+      { type: a.entityType, role: `${a.entityType}:${a.name}`, multiplicity: a.multiplicity },
+      { type: b.entityType, role: `${b.entityType}:${b.name}`, multiplicity: b.multiplicity },
+    ],
+  }));
+}
+
 /**
  * `{collection}/$metadata` (apiref 371): the EDMX of the collection's schema — ComplexTypes,
  * EntityTypes (open, keyed by `__id`, with the three built-in properties), Associations and the
  * EntityContainer, in personium-core's order and attributes.
  */
-export function writeEdmx(schema: SchemaModel, associations: AssociationModel[]): string {
+export function writeEdmx(schema: SchemaModel): string {
+  const associations = associationModels(schema);
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
     '<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx" xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" xmlns:p="urn:x-personium:xmlns">',

@@ -26,7 +26,12 @@ export interface SchemaModel {
   entityTypes: Map<string, Map<string, PropertyModel>>;
   complexTypes: Map<string, Map<string, PropertyModel>>;
   ends: EndModel[];
+  /** Associations between EntityTypes: pairs of linked AssociationEnds (apiref 323), each pair once. */
+  associations: Array<[EndModel, EndModel]>;
 }
+
+/** The links-table name of AssociationEnd ↔ AssociationEnd links (stored in both directions). */
+export const END_LINK = 'AssociationEnd-AssociationEnd';
 
 /** Where a collection's schema objects live: beside its user data, in a scope of their own. */
 export function schemaScope(cellId: string, boxId: string, collectionId: string): Scope {
@@ -51,16 +56,29 @@ export async function loadSchema(store: EntityStore, scope: Scope): Promise<Sche
   for (const p of props!) entityTypes.get(p.props['_EntityType.Name'] as string)?.set(p.props.Name as string, propertyModel(p));
   const complexTypes = new Map(complex!.map((t) => [t.props.Name as string, new Map<string, PropertyModel>()]));
   for (const p of complexProps!) complexTypes.get(p.props['_ComplexType.Name'] as string)?.set(p.props.Name as string, propertyModel(p));
-  return {
-    entityTypes,
-    complexTypes,
-    ends: ends!.map((e) => ({
-      id: e.id,
-      name: e.props.Name as string,
-      entityType: e.props['_EntityType.Name'] as string,
-      multiplicity: e.props.Multiplicity as EndModel['multiplicity'],
-    })),
-  };
+  const endModels = ends!.map((e) => ({
+    id: e.id,
+    name: e.props.Name as string,
+    entityType: e.props['_EntityType.Name'] as string,
+    multiplicity: e.props.Multiplicity as EndModel['multiplicity'],
+  }));
+  const byId = new Map(endModels.map((e) => [e.id, e]));
+  const associations: Array<[EndModel, EndModel]> = [];
+  for (const { from, to } of await store.linksFrom(END_LINK, [...byId.keys()])) {
+    const a = byId.get(from);
+    const b = byId.get(to);
+    // Each pair is stored both ways: keep the direction that puts the ends in a stable order.
+    if (a && b && endOrder(a, b) < 0) associations.push([a, b]);
+  }
+  associations.sort((x, y) => endOrder(x[0], y[0]) || endOrder(x[1], y[1]));
+  return { entityTypes, complexTypes, ends: endModels, associations };
+}
+
+/** Ends ordered by EntityType, then by name. */
+export function endOrder(a: EndModel, b: EndModel): number {
+  const x = `${a.entityType}\u0000${a.name}`;
+  const y = `${b.entityType}\u0000${b.name}`;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function byName(a: StoredEntity, b: StoredEntity): number {

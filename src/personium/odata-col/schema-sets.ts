@@ -103,6 +103,8 @@ export const associationEndSet: EntitySetDescriptor = {
     { name: 'Multiplicity', type: 'Edm.String', nullable: false, format: (v) => v === '0..1' || v === '1' || v === '*' },
   ],
   navigations: [endToEntityType],
+  // Its links to another end (end-links.ts) go with it.
+  deleteUnlinks: true,
 };
 
 export const schemaSets: ReadonlyMap<string, EntitySetDescriptor> = new Map(

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { PersoniumError } from '../../core/errors/personium-error.js';
-import type { EntitySetDescriptor, PropertyDef, ValueCodec } from '../../odata/descriptor.js';
+import type { EntitySetDescriptor, Multiplicity, NavigationDef, PropertyDef, ValueCodec } from '../../odata/descriptor.js';
 import { canonicalKey } from '../../odata/key.js';
 import type { EntitySetHooks } from '../../odata/service.js';
 import { DuplicateKeyError, type Scope } from '../../store/entity-store.js';
 import type { PropertyModel, SchemaModel } from './schema-model.js';
 import { isSimpleType, type SimpleType } from './schema-sets.js';
 import { MAX_STRING_BYTES, isValidDate } from './values.js';
-import { USER_NAMESPACE } from './edmx.js';
+import { USER_NAMESPACE, associationModels } from './edmx.js';
 
 /** apiref 364: `__id` is 1–400 characters (personium-core's current rule; the EDMX sample shows an older one). */
 const ID_MAX = 400;
@@ -34,11 +34,26 @@ export function userDataSets(schema: SchemaModel): Map<string, EntitySetDescript
       typeName: `${USER_NAMESPACE}.${name}`,
       keys: ['__id'],
       properties: [idProperty, ...[...props.values()].filter((p) => p.declared).map((p) => propertyDef(schema, p))],
-      navigations: [],
+      navigations: navigationsOf(schema, name),
       openType: true,
     });
   }
   return sets;
+}
+
+/**
+ * One navigation property per association the type takes part in, named after the other type
+ * (`_T2`), with the other end's multiplicity; links live in the links table under the association's
+ * name. A self-association has one navigation property, on the first end.
+ */
+function navigationsOf(schema: SchemaModel, type: string): NavigationDef[] {
+  const navs: NavigationDef[] = [];
+  for (const model of associationModels(schema)) {
+    const [a, b] = model.ends;
+    if (a.type === type) navs.push({ name: `_${b.type}`, target: b.type, multiplicity: b.multiplicity as Multiplicity, association: model.name, side: 'from' });
+    else if (b.type === type) navs.push({ name: `_${a.type}`, target: a.type, multiplicity: a.multiplicity as Multiplicity, association: model.name, side: 'to' });
+  }
+  return navs;
 }
 
 function propertyDef(schema: SchemaModel, p: PropertyModel): PropertyDef {
