@@ -65,7 +65,8 @@ function parseLinkKey(text: string, target: EntitySetDescriptor): KeyValue[] {
   }
 }
 
-function decodeSegment(segment: string): string {
+/** One percent-encoded path segment, decoded; a malformed escape is PR400-OD-0004. */
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -75,7 +75,7 @@ export interface ServiceCall {
 
 export interface DavServiceOptions {
   /** Serves what lies below OData collections (apiref 316–378). */
-  odata?: (call: ServiceCall) => Promise<DavResponse>;
+  odata: (call: ServiceCall) => Promise<DavResponse>;
   store: EntityStore;
   blobs: BlobStore;
   /** Where reads find paths resolved moments ago (see read-cache.ts). */
@@ -110,14 +110,13 @@ export class DavService {
 
   async handle(req: DavRequest): Promise<DavResponse> {
     const at = await this.resolve(req);
-    const odata = this.options.odata;
     if (at.serviceRest !== undefined && !ODATA_METHODS.has(req.method)) {
       // Below an OData collection there are no WebDAV resources to PROPFIND, MKCOL or MOVE.
       this.authorize(req, at.path, 'read');
       throw new PersoniumError('PR404-DV-0001', [`${at.url}/${at.serviceRest}`]);
     }
-    if (odata && at.node?.kind === 'odata' && (at.serviceRest !== undefined || req.method === 'GET')) {
-      return odata({
+    if (at.node?.kind === 'odata' && (at.serviceRest !== undefined || req.method === 'GET')) {
+      return this.options.odata({
         req,
         collection: at.node,
         collectionUrl: `${at.url}/`,

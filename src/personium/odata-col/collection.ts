@@ -1,8 +1,8 @@
 import { PersoniumError } from '../../core/errors/personium-error.js';
 import { ODataService, type ODataResponse } from '../../odata/service.js';
-import { parseResourcePath } from '../../odata/resource-path.js';
+import type { EntitySetDescriptor } from '../../odata/descriptor.js';
+import { decodeSegment, parseResourcePath } from '../../odata/resource-path.js';
 import type { EntityStore } from '../../store/entity-store.js';
-import type { BoxPrivilege } from '../auth/policy.js';
 import type { DavResponse, ServiceCall } from '../dav/dav-service.js';
 import { readBytes } from '../dav/requests.js';
 import { SCHEMA_SET_NAMES, atomServiceDocument, writeEdmx } from './edmx.js';
@@ -27,81 +27,56 @@ export interface ODataCollectionDeps {
 export function odataCollectionHandler({ store }: ODataCollectionDeps) {
   return async (call: ServiceCall): Promise<DavResponse> => {
     const { req, collection, rest } = call;
-    const cellId = req.cell.id;
-    const boxId = req.box.id;
     const method = req.method;
+    const schemaAt = schemaScope(req.cell.id, req.box.id, collection.id);
+    const dataAt = dataScope(req.cell.id, req.box.id, collection.id);
     const segments = rest.split('/');
-    const first = segments[0] ?? '';
+
+    /** Runs an OData request against `sets` (the body read only for methods that carry one). */
+    const serve = async (service: ODataService, path: string, sets: ReadonlyMap<string, EntitySetDescriptor>) => {
+      const target = parseResourcePath(path, sets);
+      const body = method === 'GET' || method === 'DELETE' ? undefined : await readBytes(req.body, JSON_LIMIT);
+      return fromOData(await service.handle({ method, target, query: req.query, body, ifMatch: req.header('if-match'), header: req.header }));
+    };
 
     if (rest === '' || rest === '/') {
       if (method !== 'GET') throw new PersoniumError('PR405-MC-0001');
       call.authorize('read');
-      const schema = await loadSchema(store, schemaScope(cellId, boxId, collection.id));
-      const sets = [...schema.entityTypes.keys()];
+      const sets = [...(await loadSchema(store, schemaAt)).entityTypes.keys()];
       if (wantsJson(req.query.$format, req.header('accept'))) {
         return json(200, JSON.stringify({ d: { EntitySets: sets } }));
       }
       return xml(200, atomServiceDocument(call.collectionUrl, sets), 'application/atomsvc+xml');
     }
 
-    if (first === '$metadata') {
+    if (segments[0] === '$metadata') {
       const below = segments.slice(1).join('/');
+      const serviceRoot = `${call.collectionUrl}$metadata/`;
       if (below === '' || below === '/') {
         if (method !== 'GET') throw new PersoniumError('PR405-MC-0001');
         call.authorize('read');
-        const format = req.query.$format;
-        if (format === 'atomsvc' || /application\/atomsvc\+xml/.test(req.header('accept') ?? '')) {
-          return xml(200, atomServiceDocument(`${call.collectionUrl}$metadata/`, SCHEMA_SET_NAMES), 'application/atomsvc+xml');
+        if (req.query.$format === 'atomsvc' || /application\/atomsvc\+xml/.test(req.header('accept') ?? '')) {
+          return xml(200, atomServiceDocument(serviceRoot, SCHEMA_SET_NAMES), 'application/atomsvc+xml');
         }
-        const schema = await loadSchema(store, schemaScope(cellId, boxId, collection.id));
-        return xml(200, writeEdmx(schema), 'application/xml');
+        return xml(200, writeEdmx(await loadSchema(store, schemaAt)), 'application/xml');
       }
       call.authorize(method === 'GET' ? 'read' : 'alter-schema');
-      const scope = schemaScope(cellId, boxId, collection.id);
       const decoded = below.split('/').map(decodeSegment);
       if (isEndLinkPath(decoded)) {
         const body = method === 'POST' ? await readBytes(req.body, JSON_LIMIT) : undefined;
-        const res = await handleEndLinks(store, scope, { method, segments: decoded, body, serviceRoot: `${call.collectionUrl}$metadata/` });
-        return { status: res.status, headers: res.body === undefined ? { dataserviceversion: '2.0' } : { 'content-type': 'application/json', dataserviceversion: '2.0' }, ...(res.body !== undefined ? { body: res.body } : {}) };
+        return fromOData(await handleEndLinks(store, schemaAt, { method, segments: decoded, body, serviceRoot }));
       }
-      const service = new ODataService({
-        store,
-        scope,
-        serviceRoot: `${call.collectionUrl}$metadata/`,
-        sets: schemaSets,
-        hooks: schemaHooks(dataScope(cellId, boxId, collection.id)),
-      });
-      const target = parseResourcePath(below, schemaSets);
-      const body = method === 'GET' || method === 'DELETE' ? undefined : await readBytes(req.body, JSON_LIMIT);
-      return fromOData(
-        await service.handle({ method, target, query: req.query, body, ifMatch: req.header('if-match'), header: req.header }),
-      );
+      const service = new ODataService({ store, scope: schemaAt, serviceRoot, sets: schemaSets, hooks: schemaHooks(dataAt) });
+      return serve(service, below, schemaSets);
     }
 
-    // User data (apiref 364–370).
-    call.authorize(method === 'GET' ? 'read' : ('write' satisfies BoxPrivilege));
-    const schemaAt = schemaScope(cellId, boxId, collection.id);
+    // User data (apiref 364–378).
+    call.authorize(method === 'GET' ? 'read' : 'write');
     const schema = await loadSchema(store, schemaAt);
     const sets = userDataSets(schema);
-    const service = new ODataService({
-      store,
-      scope: dataScope(cellId, boxId, collection.id),
-      serviceRoot: call.collectionUrl,
-      sets,
-      hooks: userDataHooks(schema, schemaAt),
-    });
-    const target = parseResourcePath(rest, sets);
-    const body = method === 'GET' || method === 'DELETE' ? undefined : await readBytes(req.body, JSON_LIMIT);
-    return fromOData(await service.handle({ method, target, query: req.query, body, ifMatch: req.header('if-match'), header: req.header }));
+    const service = new ODataService({ store, scope: dataAt, serviceRoot: call.collectionUrl, sets, hooks: userDataHooks(schema, schemaAt) });
+    return serve(service, rest, sets);
   };
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new PersoniumError('PR400-OD-0004');
-  }
 }
 
 function wantsJson(format: string | undefined, accept: string | undefined): boolean {

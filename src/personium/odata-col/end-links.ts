@@ -3,6 +3,7 @@ import { parseJsonObject } from '../../odata/body.js';
 import { canonicalKey, formatKeyPredicate, keyValuesOf, parseKeyPredicate } from '../../odata/key.js';
 import { linksBody } from '../../odata/json-writer.js';
 import { parseLinkUri } from '../../odata/resource-path.js';
+import type { ODataResponse } from '../../odata/service.js';
 import type { EntityStore, Scope, StoredEntity } from '../../store/entity-store.js';
 import { END_LINK } from './schema-model.js';
 import { associationEndSet } from './schema-sets.js';
@@ -29,7 +30,7 @@ export interface EndLinkRequest {
  * either end lists it. Refused as personium-core does: two `1` ends (PR400-OD-0031), an end already
  * linked (PR409-OD-0002), a second association between the same EntityTypes (PR409-OD-0006).
  */
-export async function handleEndLinks(store: EntityStore, scope: Scope, req: EndLinkRequest): Promise<{ status: number; body?: string }> {
+export async function handleEndLinks(store: EntityStore, scope: Scope, req: EndLinkRequest): Promise<ODataResponse> {
   const sourceKey = parseKeyPredicate(SOURCE.exec(req.segments[0]!)![1]!, associationEndSet);
   const targetText = NAV.exec(req.segments[2]!)![1];
   const find = (s: EntityStore, key: ReturnType<typeof parseKeyPredicate>) => s.get(scope, 'AssociationEnd', canonicalKey(key));
@@ -41,7 +42,8 @@ export async function handleEndLinks(store: EntityStore, scope: Scope, req: EndL
     if (!source) throw new PersoniumError('PR404-OD-0000');
     const partners = await store.linksFrom(END_LINK, [source.id]);
     const ends = await Promise.all(partners.map((p) => store.getById(p.to)));
-    return { status: 200, body: linksBody(ends.filter((e): e is StoredEntity => e !== undefined).map(uriOf)) };
+    const body = linksBody(ends.filter((e): e is StoredEntity => e !== undefined).map(uriOf));
+    return { status: 200, headers: { 'content-type': 'application/json', dataserviceversion: '2.0' }, body };
   }
 
   if (req.method === 'POST') {
@@ -64,7 +66,7 @@ export async function handleEndLinks(store: EntityStore, scope: Scope, req: EndL
       await trx.link(scope.cellId, END_LINK, source.id, target.id);
       if (source.id !== target.id) await trx.link(scope.cellId, END_LINK, target.id, source.id);
     });
-    return { status: 204 };
+    return { status: 204, headers: { dataserviceversion: '2.0' } };
   }
 
   if (req.method === 'DELETE') {
@@ -78,7 +80,7 @@ export async function handleEndLinks(store: EntityStore, scope: Scope, req: EndL
       await trx.unlink(END_LINK, target.id, source.id);
       if (!removed) throw new PersoniumError('PR404-OD-0000');
     });
-    return { status: 204 };
+    return { status: 204, headers: { dataserviceversion: '2.0' } };
   }
   throw new PersoniumError('PR405-MC-0001');
 }

@@ -6,15 +6,13 @@ import type { EntitySetHooks } from '../../odata/service.js';
 import { DuplicateKeyError, type Scope } from '../../store/entity-store.js';
 import type { PropertyModel, SchemaModel } from './schema-model.js';
 import { isSimpleType, type SimpleType } from './schema-sets.js';
-import { MAX_STRING_BYTES, isValidDate } from './values.js';
+import { MAX_STRING_BYTES, parseDefault, simpleCodec } from './values.js';
 import { USER_NAMESPACE, associationModels } from './edmx.js';
 
 /** apiref 364: `__id` is 1–400 characters (personium-core's current rule; the EDMX sample shows an older one). */
 const ID_MAX = 400;
 /** Dynamic property names (personium-core): as schema names. */
 const DYNAMIC_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}$/;
-const DATE_WIRE = /^\/Date\((-?\d+)\)\/$/;
-const SINGLE_FRACTION = /^-?\d{1,5}\.\d{1,5}$/;
 
 const idProperty: PropertyDef = {
   name: '__id',
@@ -78,44 +76,6 @@ function codecOf(schema: SchemaModel, p: PropertyModel): ValueCodec {
 
 const refuse = undefined;
 
-/** Personium's value rules per simple type (apiref 355, 364; personium-core's JSON parser). */
-export function simpleCodec(type: SimpleType): ValueCodec {
-  switch (type) {
-    case 'Edm.String':
-      return {
-        // apiref 364: numbers and booleans sent to a String property are stored as their text.
-        read: (v) => {
-          const text = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : refuse;
-          return text !== undefined && Buffer.byteLength(text) <= MAX_STRING_BYTES ? text : refuse;
-        },
-        write: (v) => v,
-      };
-    case 'Edm.Boolean':
-      return { read: (v) => (typeof v === 'boolean' ? v : refuse), write: (v) => v };
-    case 'Edm.Int32':
-      return { read: (v) => (Number.isInteger(v) && (v as number) >= -2147483648 && (v as number) <= 2147483647 ? v : refuse), write: (v) => v };
-    case 'Edm.Single':
-      return {
-        read: (v) => (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 3.4028235e38 && (Number.isInteger(v) || SINGLE_FRACTION.test(String(v))) ? v : refuse),
-        write: (v) => v,
-      };
-    case 'Edm.Double':
-      return {
-        read: (v) => (typeof v === 'number' && Number.isFinite(v) && (v === 0 || (Math.abs(v) >= 2.23e-308 && Math.abs(v) <= 1.79e308)) ? v : refuse),
-        write: (v) => v,
-      };
-    case 'Edm.DateTime':
-      return {
-        read: (v) => {
-          if (v === 'SYSUTCDATETIME()') return Date.now();
-          const m = typeof v === 'string' ? DATE_WIRE.exec(v) : null;
-          return m && isValidDate(Number(m[1])) ? Number(m[1]) : refuse;
-        },
-        write: (v) => (typeof v === 'number' ? `/Date(${v})/` : v),
-      };
-  }
-}
-
 /** A ComplexType value: an object of its declared members only, each checked by its own codec. */
 function complexCodec(schema: SchemaModel, type: string): ValueCodec {
   const members = [...(schema.complexTypes.get(type)?.values() ?? [])].map((p) => ({ p, codec: codecOf(schema, p) }));
@@ -162,21 +122,6 @@ function listCodec(element: ValueCodec): ValueCodec {
     },
     write: (stored) => (Array.isArray(stored) ? stored.map((s) => (s === null ? null : element.write(s))) : stored),
   };
-}
-
-function parseDefault(type: SimpleType, text: string): unknown {
-  switch (type) {
-    case 'Edm.String':
-      return text;
-    case 'Edm.Boolean':
-      return text === 'true';
-    case 'Edm.Int32':
-    case 'Edm.Single':
-    case 'Edm.Double':
-      return Number(text);
-    case 'Edm.DateTime':
-      return text === 'SYSUTCDATETIME()' ? Date.now() : Number(DATE_WIRE.exec(text)![1]);
-  }
 }
 
 /**
