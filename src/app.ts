@@ -40,7 +40,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   const blobs = new BlobStore(config.dataDir);
   const cache = new ReadCache();
   store.onWrite(() => cache.bump('tree'));
-  store.onEntityWrite(() => cache.bump('entity'));
+  store.onEntityWrite((change) => cache.entityChanged(change));
   const metrics = new HttpMetrics();
   const keys = await loadOrCreateUnitKeys(config.dataDir);
   const codec = new TokenCodec(keys);

@@ -253,7 +253,7 @@ export class ODataService {
       if (linked || (await hasReferencingChildren(store, this.options.scope, set, current))) {
         throw new PersoniumError('PR409-OD-0001');
       }
-      await store.delete(current.id, current.version);
+      await store.delete(current, current.version);
       return { status: 204, headers: { dataserviceversion: '2.0' } };
     });
   }

@@ -1,3 +1,6 @@
+import type { EntityChange } from '../store/entity-store.js';
+import { END_LINK, isSchemaScope } from './odata-col/schema-model.js';
+
 /**
  * Short-lived answers to the lookups every request in a cell repeats (the cell by name, a box, a
  * WebDAV path), so a hot read costs no query at all.
@@ -5,15 +8,16 @@
  * Correct on one node by construction: a domain's generation is bumped before a change to what it
  * holds and again once that change is committed or abandoned, and a read stores what it found
  * only if its domain's generation did not move while it looked — so nothing read before or during
- * a write outlives it. Two domains: `entity` (cells, boxes; bumped by entity writes only, see
- * EntityStore.onEntityWrite) and `tree` (WebDAV paths and listings; bumped by every write
- * transaction), so a stream of file uploads does not keep dropping the cell and box lookups.
+ * a write outlives it. Three domains, so a stream of file uploads or user-data writes does not keep
+ * dropping lookups they cannot change: `entity` (cells, boxes; bumped by writes of control
+ * objects, see EntityStore.onEntityWrite), `schema` (OData collections' schemas; bumped by writes
+ * in a `$metadata` scope) and `tree` (WebDAV paths and listings; bumped by every write transaction).
  * Other nodes of a scaled-out unit see a change within TTL_MS.
  */
 const TTL_MS = 1000;
 const MAX_ENTRIES = 10_000;
 
-export type CacheDomain = 'entity' | 'tree';
+export type CacheDomain = 'entity' | 'tree' | 'schema';
 
 interface Entry {
   value: unknown;
@@ -27,13 +31,28 @@ class Generation {
 }
 
 export class ReadCache {
-  private readonly domains: Record<CacheDomain, Generation> = { entity: new Generation(), tree: new Generation() };
+  private readonly domains: Record<CacheDomain, Generation> = {
+    entity: new Generation(),
+    tree: new Generation(),
+    schema: new Generation(),
+  };
 
   /** Called before a change to what `domain` caches, and again once it has ended. */
   bump(domain: CacheDomain): void {
     const d = this.domains[domain];
     d.value++;
     d.entries.clear();
+  }
+
+  /** Drops what an entity write may have changed (see CacheDomain): user data changes nothing cached. */
+  entityChanged(change: EntityChange): void {
+    if ('link' in change) {
+      if (change.link === END_LINK) this.bump('schema');
+      return;
+    }
+    const scope = change.scope;
+    if (!scope || isSchemaScope(scope)) this.bump('schema');
+    if (!scope || scope.nodeId === '') this.bump('entity');
   }
 
   get<T>(domain: CacheDomain, key: string): T | undefined {

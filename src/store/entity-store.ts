@@ -44,6 +44,14 @@ export interface QueryResult {
   count?: number;
 }
 
+/**
+ * What an entity write touched, for caches to drop what depends on it: the scope of the entities
+ * written (undefined = possibly anything, for bulk deletes) or the name of the links written.
+ */
+export type EntityChange = { scope: Scope | undefined } | { link: string };
+
+const ANYTHING: EntityChange = { scope: undefined };
+
 /** Thrown when an insert or key change collides with an existing identity. */
 export class DuplicateKeyError extends Error {
   readonly kind = 'duplicate-key';
@@ -75,9 +83,9 @@ export class EntityStore {
   /** Told when a transaction starts and when it has ended (read caches drop what they hold). */
   private readonly writeListeners: (() => void)[] = [];
   /** Told when an entity is about to change and when that change is committed (see entityWrite). */
-  private entityListeners: (() => void)[] = [];
-  /** Set in a transaction's store once it changed an entity. */
-  private wroteEntities = false;
+  private entityListeners: ((change: EntityChange) => void)[] = [];
+  /** What a transaction's store changed, told to the listeners once it has ended. */
+  private changes: EntityChange[] = [];
 
   constructor(
     private readonly db: Db,
@@ -98,17 +106,17 @@ export class EntityStore {
    * Entity changes only, before each and once committed: caches of entities (cells, boxes) need not
    * be dropped by the many transactions that write files and nothing else.
    */
-  onEntityWrite(listener: () => void): void {
+  onEntityWrite(listener: (change: EntityChange) => void): void {
     this.entityListeners.push(listener);
   }
 
-  private async entityWrite<T>(write: () => Promise<T>): Promise<T> {
-    for (const l of this.entityListeners) l();
+  private async entityWrite<T>(change: EntityChange, write: () => Promise<T>): Promise<T> {
+    for (const l of this.entityListeners) l(change);
     try {
       return await write();
     } finally {
-      if (this.db.isTransaction) this.wroteEntities = true;
-      else for (const l of this.entityListeners) l();
+      if (this.db.isTransaction) this.changes.push(change);
+      else for (const l of this.entityListeners) l(change);
     }
   }
 
@@ -127,7 +135,7 @@ export class EntityStore {
       return await (this.db as Kysely<Database>).transaction().execute(bound);
     } finally {
       for (const l of this.writeListeners) l();
-      if (inner?.wroteEntities) for (const l of this.entityListeners) l();
+      for (const change of inner?.changes ?? []) for (const l of this.entityListeners) l(change);
     }
   }
 
@@ -203,7 +211,7 @@ export class EntityStore {
       updated: now,
       props,
     };
-    await this.entityWrite(() => this.guardDuplicate(() =>
+    await this.entityWrite({ scope }, () => this.guardDuplicate(() =>
       this.db
         .insertInto('entities')
         .values({
@@ -234,7 +242,7 @@ export class EntityStore {
   ): Promise<StoredEntity> {
     const now = Math.max(this.now(), current.updated);
     const version = current.version + 1;
-    const result = await this.entityWrite(() => this.guardDuplicate(() => {
+    const result = await this.entityWrite({ scope: current.scope }, () => this.guardDuplicate(() => {
       let q = this.db
         .updateTable('entities')
         .set({ entity_key: next.key, props: JSON.stringify(next.props), version, updated: now })
@@ -246,16 +254,16 @@ export class EntityStore {
     return { ...current, key: next.key, props: next.props, version, updated: now };
   }
 
-  async delete(id: string, expectedVersion?: number): Promise<boolean> {
-    let q = this.db.deleteFrom('entities').where('id', '=', id);
+  async delete(entity: Pick<StoredEntity, 'id' | 'scope'>, expectedVersion?: number): Promise<boolean> {
+    let q = this.db.deleteFrom('entities').where('id', '=', entity.id);
     if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
-    const result = await this.entityWrite(() => q.executeTakeFirst());
+    const result = await this.entityWrite({ scope: entity.scope }, () => q.executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
   }
 
   /** Moves every entity of one set to another set name in the same scope (a renamed user EntityType keeps its data). */
   async renameEntitySet(scope: Scope, from: string, to: string): Promise<void> {
-    await this.entityWrite(() =>
+    await this.entityWrite({ scope }, () =>
       this.db
         .updateTable('entities')
         .set({ entity_set: to })
@@ -283,7 +291,7 @@ export class EntityStore {
 
   /** Removes the entities that live in a box (OData collections' data and schemas), for a box deleted recursively. */
   async deleteBoxEntities(cellId: string, boxId: string): Promise<void> {
-    await this.entityWrite(() => this.db.deleteFrom('entities').where('cell_id', '=', cellId).where('box_id', '=', boxId).execute());
+    await this.entityWrite(ANYTHING, () => this.db.deleteFrom('entities').where('cell_id', '=', cellId).where('box_id', '=', boxId).execute());
   }
 
   async nodeHasEntities(cellId: string, boxId: string, nodeId: string): Promise<boolean> {
@@ -293,7 +301,7 @@ export class EntityStore {
 
   /** Removes what a deleted WebDAV node held; links go with the entities. */
   async deleteNodeEntities(cellId: string, boxId: string, nodeId: string): Promise<void> {
-    await this.entityWrite(() => this.db.deleteFrom('entities').where(this.nodeEntities(cellId, boxId, nodeId)).execute());
+    await this.entityWrite(ANYTHING, () => this.db.deleteFrom('entities').where(this.nodeEntities(cellId, boxId, nodeId)).execute());
   }
 
   /** True when anything at all lives in the cell (control objects, links, data, files of the main box). */
@@ -314,25 +322,29 @@ export class EntityStore {
   async deleteCellContent(cellId: string): Promise<void> {
     await this.db.deleteFrom('dav_nodes').where('cell_id', '=', cellId).execute();
     await this.db.deleteFrom('links').where('cell_id', '=', cellId).execute();
-    await this.entityWrite(() => this.db.deleteFrom('entities').where('cell_id', '=', cellId).execute());
+    await this.entityWrite(ANYTHING, () => this.db.deleteFrom('entities').where('cell_id', '=', cellId).execute());
   }
 
   async link(cellId: string, name: string, fromId: string, toId: string): Promise<void> {
-    await this.guardDuplicate(() =>
-      this.db
-        .insertInto('links')
-        .values({ cell_id: cellId, name, from_id: fromId, to_id: toId, created: this.now() })
-        .execute(),
+    await this.entityWrite({ link: name }, () =>
+      this.guardDuplicate(() =>
+        this.db
+          .insertInto('links')
+          .values({ cell_id: cellId, name, from_id: fromId, to_id: toId, created: this.now() })
+          .execute(),
+      ),
     );
   }
 
   async unlink(name: string, fromId: string, toId: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('links')
-      .where('name', '=', name)
-      .where('from_id', '=', fromId)
-      .where('to_id', '=', toId)
-      .executeTakeFirst();
+    const result = await this.entityWrite({ link: name }, () =>
+      this.db
+        .deleteFrom('links')
+        .where('name', '=', name)
+        .where('from_id', '=', fromId)
+        .where('to_id', '=', toId)
+        .executeTakeFirst(),
+    );
     return Number(result.numDeletedRows) > 0;
   }
 

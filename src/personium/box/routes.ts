@@ -35,7 +35,7 @@ type BoxRequest = FastifyRequest<{ Params: { cell: string; box: string; '*'?: st
  * Bodies arrive as streams here (a 1 GiB PUT never sits in memory).
  */
 export async function boxRoutes(app: FastifyInstance, { config, store, blobs, roles, cache }: BoxRoutesOptions): Promise<void> {
-  const dav = new DavService({ store, blobs, cache, maxFileBytes: config.fileLimit, maxXmlBytes: XML_LIMIT, odata: odataCollectionHandler({ store }) });
+  const dav = new DavService({ store, blobs, cache, maxFileBytes: config.fileLimit, maxXmlBytes: XML_LIMIT, odata: odataCollectionHandler({ store, cache }) });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
@@ -161,12 +161,12 @@ async function deleteBoxRecursively(
       ...(await trx.query(scope, 'Role', { where: jsonStringEquals('props', '_Box.Name', box.name, dialect), top: 100000, skip: 0, count: false })).entities,
       ...(await trx.query(scope, 'Relation', { where: jsonStringEquals('props', '_Box.Name', box.name, dialect), top: 100000, skip: 0, count: false })).entities,
     ];
-    for (const entity of bound) await trx.delete(entity.id);
+    for (const entity of bound) await trx.delete(entity);
     const davStore = new DavStore(trx.executor);
     const fileBlobs = await davStore.blobsOf(req.cell.id, box.id);
     await davStore.deleteBox(req.cell.id, box.id);
     await trx.deleteBoxEntities(req.cell.id, box.id);
-    await trx.delete(box.id);
+    await trx.delete({ id: box.id, scope });
     return fileBlobs;
   });
   await blobs.removeAll(files);

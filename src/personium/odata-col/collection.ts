@@ -1,14 +1,15 @@
 import { PersoniumError } from '../../core/errors/personium-error.js';
-import { ODataService, type ODataResponse } from '../../odata/service.js';
+import { ODataService, type EntitySetHooks, type ODataResponse } from '../../odata/service.js';
 import type { EntitySetDescriptor } from '../../odata/descriptor.js';
 import { decodeSegment, parseResourcePath } from '../../odata/resource-path.js';
-import type { EntityStore } from '../../store/entity-store.js';
+import type { EntityStore, Scope } from '../../store/entity-store.js';
+import type { ReadCache } from '../read-cache.js';
 import type { DavResponse, ServiceCall } from '../dav/dav-service.js';
 import { readBytes } from '../dav/requests.js';
 import { SCHEMA_SET_NAMES, atomServiceDocument, writeEdmx } from './edmx.js';
 import { handleEndLinks, isEndLinkPath } from './end-links.js';
 import { schemaHooks } from './schema-hooks.js';
-import { dataScope, loadSchema, schemaScope } from './schema-model.js';
+import { dataScope, loadSchema, schemaScope, type SchemaModel } from './schema-model.js';
 import { schemaSets } from './schema-sets.js';
 import { userDataHooks, userDataSets } from './user-data.js';
 
@@ -17,6 +18,14 @@ const JSON_LIMIT = 1024 * 1024;
 
 export interface ODataCollectionDeps {
   store: EntityStore;
+  /** Keeps each collection's schema between requests (the `schema` domain drops it on change). */
+  cache?: ReadCache;
+}
+
+interface UserDataModel {
+  schema: SchemaModel;
+  sets: Map<string, EntitySetDescriptor>;
+  hooks: Readonly<Record<string, EntitySetHooks>>;
 }
 
 /**
@@ -24,7 +33,16 @@ export interface ODataCollectionDeps {
  * EDMX, the schema objects under `$metadata/` and the user data. Reads need `read` on the
  * collection, schema changes `alter-schema`, data changes `write` (apiref 006).
  */
-export function odataCollectionHandler({ store }: ODataCollectionDeps) {
+export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
+  /** A collection's schema with what user data requests derive from it, read once per change. */
+  const userDataModel = (schemaAt: Scope): Promise<UserDataModel> => {
+    const load = async (): Promise<UserDataModel> => {
+      const schema = await loadSchema(store, schemaAt);
+      return { schema, sets: userDataSets(schema), hooks: userDataHooks(schema, schemaAt) };
+    };
+    return cache ? cache.through('schema', `schema|${schemaAt.nodeId}`, load) : load();
+  };
+
   return async (call: ServiceCall): Promise<DavResponse> => {
     const { req, collection, rest } = call;
     const method = req.method;
@@ -42,7 +60,7 @@ export function odataCollectionHandler({ store }: ODataCollectionDeps) {
     if (rest === '' || rest === '/') {
       if (method !== 'GET') throw new PersoniumError('PR405-MC-0001');
       call.authorize('read');
-      const sets = [...(await loadSchema(store, schemaAt)).entityTypes.keys()];
+      const sets = [...(await userDataModel(schemaAt)).schema.entityTypes.keys()];
       if (wantsJson(req.query.$format, req.header('accept'))) {
         return json(200, JSON.stringify({ d: { EntitySets: sets } }));
       }
@@ -58,7 +76,7 @@ export function odataCollectionHandler({ store }: ODataCollectionDeps) {
         if (req.query.$format === 'atomsvc' || /application\/atomsvc\+xml/.test(req.header('accept') ?? '')) {
           return xml(200, atomServiceDocument(serviceRoot, SCHEMA_SET_NAMES), 'application/atomsvc+xml');
         }
-        return xml(200, writeEdmx(await loadSchema(store, schemaAt)), 'application/xml');
+        return xml(200, writeEdmx((await userDataModel(schemaAt)).schema), 'application/xml');
       }
       call.authorize(method === 'GET' ? 'read' : 'alter-schema');
       const decoded = below.split('/').map(decodeSegment);
@@ -72,9 +90,8 @@ export function odataCollectionHandler({ store }: ODataCollectionDeps) {
 
     // User data (apiref 364–378).
     call.authorize(method === 'GET' ? 'read' : 'write');
-    const schema = await loadSchema(store, schemaAt);
-    const sets = userDataSets(schema);
-    const service = new ODataService({ store, scope: dataAt, serviceRoot: call.collectionUrl, sets, hooks: userDataHooks(schema, schemaAt) });
+    const { sets, hooks } = await userDataModel(schemaAt);
+    const service = new ODataService({ store, scope: dataAt, serviceRoot: call.collectionUrl, sets, hooks });
     return serve(service, rest, sets);
   };
 }

@@ -95,7 +95,7 @@ export function schemaHooks(data: Scope): Readonly<Record<string, EntitySetHooks
         const scope = entity.scope;
         const props = await store.query(scope, 'Property', ALL);
         for (const p of props.entities) {
-          if (p.props['_EntityType.Name'] === entity.props.Name && p.props.IsDeclared === false) await store.delete(p.id);
+          if (p.props['_EntityType.Name'] === entity.props.Name && p.props.IsDeclared === false) await store.delete(p);
         }
       },
     },

@@ -35,7 +35,13 @@ export const END_LINK = 'AssociationEnd-AssociationEnd';
 
 /** Where a collection's schema objects live: beside its user data, in a scope of their own. */
 export function schemaScope(cellId: string, boxId: string, collectionId: string): Scope {
-  return { cellId, boxId, nodeId: `${collectionId}/$metadata` };
+  return { cellId, boxId, nodeId: `${collectionId}${SCHEMA_SUFFIX}` };
+}
+
+const SCHEMA_SUFFIX = '/$metadata';
+
+export function isSchemaScope(scope: Scope): boolean {
+  return scope.nodeId.endsWith(SCHEMA_SUFFIX);
 }
 
 /** Where a collection's user data lives. */

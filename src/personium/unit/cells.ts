@@ -36,7 +36,7 @@ export async function deleteCellRecursively(
     if (onlyOwner !== undefined && cell.props.__owner !== onlyOwner) throw new PersoniumError('PR403-AU-0003');
     const fileBlobs = await new DavStore(trx.executor).blobsOf(cell.id);
     await trx.deleteCellContent(cell.id);
-    await trx.delete(cell.id);
+    await trx.delete(cell);
     return fileBlobs;
   });
   // Bodies go once the rows that pointed at them are gone for good.
