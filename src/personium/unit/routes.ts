@@ -75,6 +75,7 @@ export async function unitRoutes(app: FastifyInstance, { config, store, blobs }:
         query: queryRecord(req),
         body: bodyOf(req),
         ifMatch: headerValue(req, 'if-match'),
+        header: (name) => headerValue(req, name),
       });
       return sendOData(reply, res);
     },
