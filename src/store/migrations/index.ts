@@ -4,6 +4,7 @@ import { entitiesMigration } from './001-entities.js';
 import { authMigration } from './002-auth.js';
 import { davMigration } from './003-dav.js';
 import { inlineContentMigration } from './004-inline-content.js';
+import { fullTextMigration } from './005-full-text.js';
 
 /** Versioned migrations, one set for both dialects; names sort in the order they apply. */
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -12,6 +13,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '002-auth': authMigration(),
     '003-dav': davMigration(dialect),
     '004-inline-content': inlineContentMigration(dialect),
+    '005-full-text': fullTextMigration(dialect),
   };
 }
 
