@@ -17,6 +17,67 @@ db.pragma('foreign_keys = ON');
 db.exec(`create table if not exists cells (
   id text primary key, name text unique not null, published integer not null, updated integer not null)`);
 
+// The user-data equivalent (issue 5): a table with typed columns and an index on the filtered one.
+db.exec(`create table if not exists sales (
+  id text primary key, title text not null, amount integer not null, published integer not null, updated integer not null);
+  create index if not exists sales_title on sales (title)`);
+const insertSale = db.prepare('insert into sales (id, title, amount, published, updated) values (?, ?, ?, ?, ?)');
+const saleById = db.prepare('select id, title, amount, published, updated from sales where id = ?');
+const salesByTitle = db.prepare('select id, title, amount, published, updated from sales where title = ? order by amount desc limit ?');
+type Sale = { id: string; title: string; amount: number; published: number; updated: number };
+const saleJson = (r: Sale) => ({
+  __metadata: { uri: `http://bare/bench/box/odata/Sales('${r.id}')`, type: 'UserData.Sales' },
+  __id: r.id,
+  title: r.title,
+  amount: r.amount,
+  __published: `/Date(${r.published})/`,
+  __updated: `/Date(${r.updated})/`,
+});
+
+function readJson(req: http.IncomingMessage, done: (body: Record<string, unknown> | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      done(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>);
+    } catch {
+      done(undefined);
+    }
+  });
+}
+
+function sales(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
+  if (url.pathname === '/bench/box/odata/Sales' && req.method === 'POST') {
+    readJson(req, (body) => {
+      if (!body || typeof body.title !== 'string' || typeof body.amount !== 'number') return send(res, 400, { code: 'bad body' });
+      const now = Date.now();
+      const row = { id: typeof body.__id === 'string' ? body.__id : randomUUID().replace(/-/g, ''), title: body.title, amount: body.amount, published: now, updated: now };
+      try {
+        insertSale.run(row.id, row.title, row.amount, row.published, row.updated);
+      } catch {
+        return send(res, 409, { code: 'exists' });
+      }
+      send(res, 201, { d: { results: saleJson(row) } });
+    });
+    return true;
+  }
+  if (req.method !== 'GET') return false;
+  const one = /^\/bench\/box\/odata\/Sales\('([^']+)'\)$/.exec(url.pathname);
+  if (one) {
+    const row = saleById.get(one[1]) as Sale | undefined;
+    row ? send(res, 200, { d: { results: saleJson(row) } }) : send(res, 404, { code: 'not found' });
+    return true;
+  }
+  if (url.pathname === '/bench/box/odata/Sales') {
+    // Only the query the benchmark sends: title eq '…', ordered by amount descending.
+    const title = /^title eq '([^']*)'$/.exec(url.searchParams.get('$filter') ?? '')?.[1] ?? '';
+    const rows = salesByTitle.all(title, Number(url.searchParams.get('$top') ?? 25)) as Sale[];
+    send(res, 200, { d: { results: rows.map(saleJson) } });
+    return true;
+  }
+  return false;
+}
+
 const insert = db.prepare('insert into cells (id, name, published, updated) values (?, ?, ?, ?)');
 const byName = db.prepare('select id, name, published, updated from cells where name = ?');
 const byPrefix = db.prepare('select id, name, published, updated from cells where name >= ? and name < ? order by published limit ?');
@@ -87,6 +148,7 @@ const server = http.createServer((req, res) => {
   }
   const put = /^\/bench\/box\/put\d+\/([^/]+)$/.exec(url.pathname);
   if (put && req.method === 'PUT') return durablePut(req, res, put[1]!);
+  if (url.pathname.startsWith('/bench/box/odata/') && sales(req, res, url)) return;
   const method = req.headers['x-http-method-override'] ?? req.method;
   if (url.pathname === '/bench/box/big' && method === 'PROPFIND') return statLoop(res);
   if (req.method === 'POST' && url.pathname === '/__ctl/Cell') {

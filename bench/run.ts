@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CONNECTIONS, FILE_4K, PRELOAD, TOKEN, davScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
+import { CONNECTIONS, FILE_4K, ODATA_ROWS, ODATA_SET, PRELOAD, TITLES, TOKEN, davScenarios, odataScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -21,7 +21,7 @@ interface Server {
   url: string;
 }
 
-scenarios.push(...davScenarios);
+scenarios.push(...davScenarios, ...odataScenarios);
 // BENCH_ONLY=regex runs a subset (for working on one scenario); the targets then report what ran.
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
 if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((sc) => only.test(sc.name)));
@@ -121,12 +121,39 @@ async function preloadDav(server: Server): Promise<void> {
   }
 }
 
+/**
+ * The OData scenarios' data, loaded through each server's own create endpoint: kura first gets
+ * the collection and its schema (two declared properties; the index on `title` comes from the
+ * declaration, store/property-indexes.ts).
+ */
+async function preloadOData(server: Server): Promise<void> {
+  if (server.name === 'kura') {
+    await send(server, 'MKCOL', '/bench/box/odata', MKCOL_ODATA_BODY, { 'content-type': 'application/xml' });
+    await send(server, 'POST', '/bench/box/odata/$metadata/EntityType', JSON.stringify({ Name: 'Sales' }));
+    for (const [name, type] of [['title', 'Edm.String'], ['amount', 'Edm.Int32']]) {
+      await send(server, 'POST', '/bench/box/odata/$metadata/Property', JSON.stringify({ Name: name, '_EntityType.Name': 'Sales', Type: type, Nullable: false }));
+    }
+  }
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < ODATA_ROWS; i = next++) {
+      await send(server, 'POST', ODATA_SET, JSON.stringify({ __id: `s-${i}`, title: `t-${i % TITLES}`, amount: i }));
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+}
+
+const MKCOL_ODATA_BODY =
+  '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>' +
+  '<D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
+
 async function runAll(name: Server['name']) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `kura-bench-${name}-`));
   const server = await start(name, dataDir);
   try {
     await preload(server);
     if (name === 'kura') await preloadDav(server);
+    if (scenarios.some((sc) => odataScenarios.includes(sc))) await preloadOData(server);
     const figures = new Map<string, Figures>();
     for (const scenario of scenarios) {
       await measure(server, scenario, WARMUP);
@@ -179,8 +206,18 @@ async function main(): Promise<void> {
     `PUT ≥0.8× durable bare PUT ${mark(ratioOf('PUT new 4 KiB file') >= 0.8)} (${ratioOf('PUT new 4 KiB file').toFixed(2)}×)`,
     `PROPFIND ≥1.0× bare stat loop ${mark(propfind.ratio >= 1)} (${propfind.ratio.toFixed(2)}×), p99 ≤3× p50 ${mark(propfind.kura.p99 <= 3 * propfind.kura.p50)} (${propfind.kura.p50}/${propfind.kura.p99} ms)`,
   ];
+  const odataRows = rows.filter((r) => r.scenario.startsWith('Entity'));
+  const odataP99 = Math.max(...odataRows.filter((r) => !r.scenario.includes('$filter')).map((r) => r.kura.p99));
+  const filtered = 'Entity $filter eq+$orderby+$top=20 (100k)';
+  const odataTargets = [
+    `create ≥0.5× ${mark(ratioOf('Entity create') >= 0.5)} (${ratioOf('Entity create').toFixed(2)}×)`,
+    `retrieve ≥0.5× ${mark(ratioOf('Entity retrieve by key') >= 0.5)} (${ratioOf('Entity retrieve by key').toFixed(2)}×)`,
+    `filtered query ≥0.35× indexed bare ${mark(ratioOf(filtered) >= 0.35)} (${ratioOf(filtered).toFixed(2)}×)`,
+    `create/retrieve p99 ≤15 ms ${mark(odataP99 <= 15)} (worst ${odataP99} ms)`,
+  ];
   console.log(`targets: ${targets.join(', ')}`);
   console.log(`WebDAV targets: ${davTargets.join(', ')}`);
+  console.log(`OData targets: ${odataTargets.join(', ')}`);
 
   const auth = only && !only.test('Role read') ? [] : await runAuth();
 

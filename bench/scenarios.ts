@@ -65,6 +65,28 @@ export const davScenarios: Scenario[] = [
   },
 ];
 
+/** Issue 5: user data in an OData collection; ODATA_ROWS entities are loaded before measuring. */
+export const ODATA_ROWS = 100_000;
+/** Distinct titles: each `title eq` matches ODATA_ROWS / TITLES entities. */
+export const TITLES = 5000;
+export const ODATA_SET = '/bench/box/odata/Sales';
+export const odataScenarios: Scenario[] = [
+  {
+    name: 'Entity create',
+    method: 'POST',
+    path: () => ODATA_SET,
+    body: (n) => JSON.stringify({ title: `new-${n % TITLES}`, amount: n }),
+    expect: 201,
+  },
+  { name: 'Entity retrieve by key', method: 'GET', path: (n) => `${ODATA_SET}('s-${(n * 7919) % ODATA_ROWS}')`, expect: 200 },
+  {
+    name: 'Entity $filter eq+$orderby+$top=20 (100k)',
+    method: 'GET',
+    path: (n) => `${ODATA_SET}?$filter=${encodeURIComponent(`title eq 't-${(n * 31) % TITLES}'`)}&$orderby=amount%20desc&$top=20`,
+    expect: 200,
+  },
+];
+
 /** Issue 3: the same control-object read under different tokens (the driver passes the header). */
 export function roleReadScenario(name: string, authorization: string): Scenario {
   return { name, method: 'GET', path: () => "/home/__ctl/Role('readers')", expect: 200, headers: { authorization } };
@@ -82,7 +104,7 @@ export const passwordScenario: Scenario = {
 
 /** Every scenario by name; role reads are built on demand (their token comes with the request). */
 export function scenarioNamed(name: string, givenHeaders?: Record<string, string>): Scenario {
-  const found = [...scenarios, ...davScenarios, passwordScenario].find((s) => s.name === name);
+  const found = [...scenarios, ...davScenarios, ...odataScenarios, passwordScenario].find((s) => s.name === name);
   if (found) return givenHeaders ? { ...found, headers: givenHeaders } : found;
   if (name.startsWith('Role read') && givenHeaders?.authorization) return roleReadScenario(name, givenHeaders.authorization);
   throw new Error(`no scenario named ${name}`);

@@ -18,6 +18,8 @@ export interface PropertyDef {
    * values, lists, Personium's ranges). `read` answers undefined for a value it refuses.
    */
   codec?: ValueCodec;
+  /** The type of a member below a structured value (`addr/city` of a ComplexType), for `$filter`. */
+  memberType?: (path: string[]) => EdmType | undefined;
 }
 
 /** Wire value ↔ stored value. */
@@ -62,6 +64,14 @@ export interface EntitySetDescriptor {
   deleteUnlinks?: boolean;
   /** Whether clients may send properties that are not declared (user data allows it; control objects do not). */
   openType?: boolean;
+  /**
+   * Of an open type: the undeclared properties seen so far with the type their first value gave
+   * them (user data records them in its schema). When present, `$filter` on any other name is an
+   * unknown property (PR400-OD-0045); when absent, any name may be addressed.
+   */
+  dynamicTypes?: ReadonlyMap<string, EdmType>;
+  /** Whether `q` (apiref 408) searches the set: only user data is in the full-text index. */
+  fullText?: boolean;
 }
 
 export function findProperty(set: EntitySetDescriptor, name: string): PropertyDef | undefined {

@@ -1,4 +1,5 @@
-import type { Expression, SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { fullTextWhere } from '../query/full-text.js';
 import { PersoniumError } from '../core/errors/personium-error.js';
 import { compileFilter, compileOrderBy, type Dialect, type Resolver } from '../query/compile.js';
 import { parseFilter, parseInlineCount, parseOrderBy, parseSelect, parseSkip, parseTop } from '../query/parse.js';
@@ -17,7 +18,8 @@ export interface ListOptions {
   expand: NavigationDef[];
 }
 
-const FORMATS = new Set(['json', 'atom', 'xml']);
+// The service refuses any other $format before this runs (format.ts); this guards direct callers.
+const FORMATS = new Set(['json', 'atom']);
 
 /**
  * Maps OData property paths to storage: server columns for `__published`/`__updated`, the
@@ -38,8 +40,14 @@ export function resolverFor(set: EntitySetDescriptor): Resolver {
       if (name === singleKey && def.type === 'Edm.String') return { kind: 'column', column: 'entity_key', type: def.type };
       return { kind: 'json', column: 'props', path, type: def.type };
     }
-    if (!def && set.openType) return { kind: 'json', column: 'props', path };
-    return undefined;
+    if (def) {
+      const type = def.memberType?.(rest);
+      return type ? { kind: 'json', column: 'props', path, type } : undefined;
+    }
+    if (!set.openType) return undefined;
+    if (!set.dynamicTypes) return { kind: 'json', column: 'props', path };
+    const type = rest.length === 0 ? set.dynamicTypes.get(name) : undefined;
+    return type ? { kind: 'json', column: 'props', path, type } : undefined;
   };
 }
 
@@ -60,6 +68,10 @@ export function parseListOptions(
   };
   if (query.$filter !== undefined) {
     options.where = compileFilter(parseFilter(query.$filter), resolver, dialect, { unknownProperty: 'error' });
+  }
+  if (query.q !== undefined && set.fullText) {
+    const text = fullTextWhere(query.q, dialect);
+    options.where = options.where ? sql<SqlBool>`(${options.where}) and ${text}` : text;
   }
   if (query.$orderby !== undefined) {
     options.orderBy = compileOrderBy(parseOrderBy(query.$orderby), resolver, dialect);

@@ -14,6 +14,8 @@ import type { EntitySetDescriptor, NavigationDef } from './descriptor.js';
 import { readEntityBody, parseJsonObject } from './body.js';
 import { checkIfMatch, formatEtag } from './etag.js';
 import { entityToJson, entityUri, feedBody, linksBody, singleEntityBody } from './json-writer.js';
+import { atomEntryDocument, atomFeedDocument, xmlLinksDocument, type AtomContext, type AtomFeed, type EntityView } from './atom-writer.js';
+import { decideFormat, type OutputFormat } from './format.js';
 import { canonicalKey, formatKeyPredicate, keyValuesOf, type KeyValue } from './key.js';
 import { parseExpand, parseListOptions } from './query-options.js';
 import { parseLinkUri, type ODataTarget } from './resource-path.js';
@@ -85,6 +87,11 @@ export interface ODataServiceOptions {
   restriction?: Restriction;
   /** Passed to hooks as `ctx.caller` (who is writing, e.g. the owner a new Cell gets). */
   caller?: unknown;
+  /**
+   * `m:type` of properties whose codec writes more than the declared simple type says (user data's
+   * ComplexType values and lists); without it the Atom writer infers them from the values.
+   */
+  shapeOf?: AtomContext['shapeOf'];
 }
 
 export interface Restriction {
@@ -100,6 +107,15 @@ export interface Restriction {
 function jsonHeaders(): Record<string, string> {
   return { 'content-type': 'application/json', dataserviceversion: '2.0' };
 }
+function atomHeaders(kind: 'feed' | 'entry'): Record<string, string> {
+  return { 'content-type': `application/atom+xml;charset=utf-8;type=${kind}`, dataserviceversion: '2.0' };
+}
+
+/** The format a response body is written in ($format / Accept, see format.ts). */
+function formatOf(req: ODataRequest): OutputFormat {
+  return decideFormat(req.query.$format, req.header?.('accept'));
+}
+
 /** apiref 405: at most 100 related entities per list entry, 10,000 on a single entity. */
 const EXPAND_LIMIT_LIST = 100;
 const EXPAND_LIMIT_SINGLE = 10000;
@@ -108,7 +124,8 @@ const EXPAND_NAVS_SINGLE = 10;
 
 const METHODS_BY_KIND: Record<ODataTarget['kind'], readonly string[]> = {
   collection: ['GET', 'POST'],
-  entity: ['GET', 'PUT', 'MERGE', 'DELETE'],
+  // PATCH is MERGE under its later name: OData V2 clients from npm (and OData V3+) update with it.
+  entity: ['GET', 'PUT', 'MERGE', 'PATCH', 'DELETE'],
   navigation: ['GET', 'POST'],
   links: ['GET', 'POST', 'PUT', 'DELETE'],
 };
@@ -133,14 +150,14 @@ export class ODataService {
     if (!allowedMethods(t).includes(req.method)) throw new PersoniumError('PR405-MC-0001');
     switch (t.kind) {
       case 'collection':
-        return req.method === 'GET' ? this.list(t.set, req.query) : this.create(t.set, req);
+        return req.method === 'GET' ? this.list(t.set, req.query, formatOf(req)) : this.create(t.set, req);
       case 'entity':
-        if (req.method === 'GET') return this.retrieve(t.set, t.key, req.query);
+        if (req.method === 'GET') return this.retrieve(t.set, t.key, req.query, formatOf(req));
         if (req.method === 'DELETE') return this.remove(t.set, t.key, req.ifMatch);
-        return this.update(t.set, t.key, req, req.method === 'MERGE' ? 'merge' : 'replace');
+        return this.update(t.set, t.key, req, req.method === 'PUT' ? 'replace' : 'merge');
       case 'navigation':
         return req.method === 'GET'
-          ? this.listNavigation(t.set, t.key, t.nav, t.target, req.query)
+          ? this.listNavigation(t.set, t.key, t.nav, t.target, req.query, formatOf(req))
           : this.createViaNavigation(t.set, t.key, t.nav, t.target, req);
       case 'links':
         return this.links(req, t);
@@ -151,7 +168,7 @@ export class ODataService {
     return this.options.store;
   }
 
-  private async list(set: EntitySetDescriptor, query: Record<string, string | undefined>): Promise<ODataResponse> {
+  private async list(set: EntitySetDescriptor, query: Record<string, string | undefined>, format: OutputFormat): Promise<ODataResponse> {
     const opts = parseListOptions(query, set, this.dialect);
     if (opts.expand.length > EXPAND_NAVS_LIST) throw new PersoniumError('PR400-OD-0039');
     const restriction = this.options.restriction?.set === set.name ? this.options.restriction : undefined;
@@ -163,34 +180,33 @@ export class ODataService {
       skip: opts.skip,
       count: opts.count,
     });
-    const rows = await Promise.all(
-      result.entities.map((e) => this.render(set, e, opts.select, opts.expand, EXPAND_LIMIT_LIST)),
+    const views = await Promise.all(
+      result.entities.map((e) => this.view(set, e, opts.select, opts.expand, EXPAND_LIMIT_LIST)),
     );
-    return { status: 200, headers: jsonHeaders(), body: feedBody(rows, result.count) };
+    return this.feed(format, { title: set.name, href: set.name, entries: views, count: result.count });
   }
 
   private async retrieve(
     set: EntitySetDescriptor,
     key: KeyValue[],
     query: Record<string, string | undefined>,
+    format: OutputFormat,
   ): Promise<ODataResponse> {
     const entity = await this.mustGet(set, key);
     const expand = parseExpand(query.$expand, set);
     if (expand.length > EXPAND_NAVS_SINGLE) throw new PersoniumError('PR400-OD-0039');
     const select = query.$select !== undefined ? parseListOptions({ $select: query.$select }, set, this.dialect).select : undefined;
-    const json = await this.render(set, entity, select, expand, EXPAND_LIMIT_SINGLE);
-    return {
-      status: 200,
-      headers: { 'content-type': 'application/json', dataserviceversion: '2.0', etag: formatEtag(entity.version, entity.updated) },
-      body: singleEntityBody(json),
-    };
+    const view = await this.view(set, entity, select, expand, EXPAND_LIMIT_SINGLE);
+    return this.entry(format, 200, view, { etag: formatEtag(entity.version, entity.updated) });
   }
 
   private async create(set: EntitySetDescriptor, req: ODataRequest): Promise<ODataResponse> {
+    // Decided first: a bad $format must refuse the request before anything is written.
+    const format = formatOf(req);
     const props = readEntityBody(set, parseJsonObject(req.body), 'create');
     const prepared = await this.prepare(set, 'create', req);
     const entity = await this.store.withTransaction((store) => this.insertChecked(set, props, store, req, prepared));
-    return this.created(set, entity);
+    return this.created(set, entity, format);
   }
 
   private prepare(set: EntitySetDescriptor, mode: 'create' | 'replace' | 'merge', req: ODataRequest): Promise<unknown> {
@@ -264,10 +280,12 @@ export class ODataService {
     nav: NavigationDef,
     target: EntitySetDescriptor,
     query: Record<string, string | undefined>,
+    format: OutputFormat,
   ): Promise<ODataResponse> {
     const { opts, result } = await this.queryLinked(set, key, nav, target, query);
-    const rows = await Promise.all(result.entities.map((e) => this.render(target, e, opts.select, [], 0)));
-    return { status: 200, headers: jsonHeaders(), body: feedBody(rows, result.count) };
+    const views = result.entities.map((entity) => ({ set: target, entity, select: opts.select }));
+    const href = `${set.name}${formatKeyPredicate(set, key)}/${nav.name}`;
+    return this.feed(format, { title: nav.name, href, entries: views, count: result.count });
   }
 
   /** The entities one source reaches through a navigation property, with list options applied. */
@@ -310,6 +328,7 @@ export class ODataService {
     target: EntitySetDescriptor,
     req: ODataRequest,
   ): Promise<ODataResponse> {
+    const format = formatOf(req);
     const props = readEntityBody(target, parseJsonObject(req.body), 'create');
     const prepared = await this.prepare(target, 'create', req);
     const entity = await this.store.withTransaction(async (store) => {
@@ -325,7 +344,7 @@ export class ODataService {
       await this.addLink(store, set, source, nav, created);
       return created;
     });
-    return this.created(target, entity);
+    return this.created(target, entity, format);
   }
 
   private async links(req: ODataRequest, t: Extract<ODataTarget, { kind: 'links' }>): Promise<ODataResponse> {
@@ -333,8 +352,13 @@ export class ODataService {
     const serviceRoot = this.options.serviceRoot;
     if (req.method === 'GET') {
       if (targetKey) throw new PersoniumError('PR405-MC-0001');
+      const format = formatOf(req);
       const { result } = await this.queryLinked(set, key, nav, target, req.query);
       const uris = result.entities.map((e) => entityUri(serviceRoot, target, e));
+      if (format === 'atom') {
+        const headers = { 'content-type': 'application/xml;charset=utf-8', dataserviceversion: '2.0' };
+        return { status: 200, headers, body: xmlLinksDocument(uris, result.count) };
+      }
       return { status: 200, headers: jsonHeaders(), body: linksBody(uris, result.count) };
     }
     if (req.method === 'POST') {
@@ -447,18 +471,39 @@ export class ODataService {
     }
   }
 
-  private created(set: EntitySetDescriptor, entity: StoredEntity): ODataResponse {
-    const json = entityToJson(this.options.serviceRoot, set, entity);
-    return {
-      status: 201,
-      headers: {
-        'content-type': 'application/json',
-        dataserviceversion: '2.0',
-        location: entityUri(this.options.serviceRoot, set, entity),
-        etag: formatEtag(entity.version, entity.updated),
-      },
-      body: singleEntityBody(json),
-    };
+  private created(set: EntitySetDescriptor, entity: StoredEntity, format: OutputFormat): ODataResponse {
+    return this.entry(format, 201, { set, entity }, {
+      location: entityUri(this.options.serviceRoot, set, entity),
+      etag: formatEtag(entity.version, entity.updated),
+    });
+  }
+
+  /** A list response (apiref 101 and the other List pages) in the chosen format. */
+  private feed(format: OutputFormat, feed: AtomFeed): ODataResponse {
+    if (format === 'atom') return { status: 200, headers: atomHeaders('feed'), body: atomFeedDocument(this.atomContext(), feed) };
+    return { status: 200, headers: jsonHeaders(), body: feedBody(feed.entries.map((v) => this.toJson(v)), feed.count) };
+  }
+
+  /** A single-entity response (retrieve, create) in the chosen format. */
+  private entry(format: OutputFormat, status: number, view: EntityView, headers: Record<string, string>): ODataResponse {
+    if (format === 'atom') {
+      return { status, headers: Object.assign(atomHeaders('entry'), headers), body: atomEntryDocument(this.atomContext(), view) };
+    }
+    return { status, headers: Object.assign(jsonHeaders(), headers), body: singleEntityBody(this.toJson(view)) };
+  }
+
+  private atomContext(): AtomContext {
+    return { serviceRoot: this.options.serviceRoot, shapeOf: this.options.shapeOf };
+  }
+
+  /** JSON of an entity; expanded navigation properties replace their `__deferred` (apiref 405). */
+  private toJson(view: EntityView): Record<string, unknown> {
+    const json = entityToJson(this.options.serviceRoot, view.set, view.entity, view.select);
+    for (const { nav, target, entities } of view.expanded ?? []) {
+      const items = entities.map((e) => entityToJson(this.options.serviceRoot, target, e));
+      json[nav.name] = nav.multiplicity === '*' ? items : (items[0] ?? null);
+    }
+    return json;
   }
 
   private async mustGet(set: EntitySetDescriptor, key: KeyValue[], store = this.store): Promise<StoredEntity> {
@@ -476,14 +521,15 @@ export class ODataService {
     return entity;
   }
 
-  private async render(
+  /** An entity with the related entities `$expand` asks for, ready for either writer. */
+  private async view(
     set: EntitySetDescriptor,
     entity: StoredEntity,
     select: ReadonlySet<string> | undefined,
     expand: NavigationDef[],
     expandLimit: number,
-  ): Promise<Record<string, unknown>> {
-    const json = entityToJson(this.options.serviceRoot, set, entity, select);
+  ): Promise<EntityView> {
+    const expanded: NonNullable<EntityView['expanded']> = [];
     for (const nav of expand) {
       const target = this.options.sets.get(nav.target)!;
       const related = await this.queryRelated(entity, nav, target, {
@@ -493,10 +539,9 @@ export class ODataService {
         // apiref 405: expanded entities come newest first.
         orderBy: [{ expr: sql.ref('published'), direction: 'desc' }],
       });
-      const items = related.entities.map((e) => entityToJson(this.options.serviceRoot, target, e));
-      json[nav.name] = nav.multiplicity === '*' ? items : (items[0] ?? null);
+      expanded.push({ nav, target, entities: related.entities });
     }
-    return json;
+    return { set, entity, select, expanded };
   }
 }
 

@@ -50,6 +50,9 @@ for (const backend of backends) {
       const generated = json(await call(t, { method: 'POST', url: `${COL}/Sales`, body: { title: 'second' } })).d.results.__id;
       assert.match(generated, /^[0-9a-f]{32}$/);
       assertCode(await call(t, { method: 'POST', url: `${COL}/Sales`, body: { __id: 's1', title: 'again' } }), 409, 'PR409-OD-0003');
+      // A lone surrogate (valid JSON, not valid text) can't become part of a URI.
+      const lone = await call(t, { method: 'POST', url: `${COL}/Sales`, body: '{"__id":"a\\ud800b","title":"x"}', headers: { 'content-type': 'application/json' } });
+      assertCode(lone, 400, 'PR400-OD-0006');
       // The dynamic properties are now part of the schema, typed by their first value.
       const edmx = (await call(t, { url: META })).body;
       assert.match(edmx, /<Property Name="n" Type="Edm.Double" Nullable="true" p:IsDeclared="false"><\/Property>/);
@@ -112,6 +115,51 @@ for (const backend of backends) {
       assert.deepEqual(json(await call(t, { url: `${COL}/Sales?$top=2&$orderby=__id&$filter=${encodeURIComponent("startswith(__id,'q')")}` })).d.results.map((r: { __id: string }) => r.__id), ['q0', 'q1']);
       assertCode(await call(t, { url: `${COL}/Nothing` }), 404, 'PR404-OD-0001');
       assertCode(await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent("title eq 'x' or")}` }), 400, 'PR400-OD-0003');
+    });
+
+    it('filters on ComplexType members and recorded dynamic properties; a name the schema lacks is PR400-OD-0045 (personium-core)', async () => {
+      const post = (body: unknown) => call(t, { method: 'POST', url: `${COL}/Sales`, body });
+      assert.equal((await post({ __id: 'cx1', title: 'x', addr: { city: 'Kyoto', zip: 600 }, size: 3 })).statusCode, 201);
+      assert.equal((await post({ __id: 'cx2', title: 'x', addr: { city: 'Nara', zip: 630 }, size: 12 })).statusCode, 201);
+      const found = async (filter: string) =>
+        json(await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent(filter)}&$orderby=__id` })).d.results.map((r: { __id: string }) => r.__id);
+      assert.deepEqual(await found("addr/city eq 'Kyoto'"), ['cx1']);
+      assert.deepEqual(await found('addr/zip ge 610'), ['cx2']);
+      // `size` was recorded as Edm.Double by its first value: compared as a number, not as text.
+      assert.deepEqual(await found('size gt 5 and size lt 20'), ['cx2']);
+      for (const unknown of ["nosuch eq 'a'", "addr/street eq 'a'", "title/sub eq 'a'"]) {
+        assertCode(await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent(unknown)}` }), 400, 'PR400-OD-0045');
+      }
+      assertCode(await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent("addr/zip eq 'text'")}` }), 400, 'PR400-OD-0047');
+    });
+
+    it('searches every value with q through the full-text index: phrases, all pieces, after updates and deletes (apiref 408)', async () => {
+      const post = (body: unknown) => call(t, { method: 'POST', url: `${COL}/Sales`, body });
+      assert.equal((await post({ __id: 'ft1', title: 'Quarterly Report draft', addr: { city: 'Sapporo' }, tags: ['urgent'] })).statusCode, 201);
+      assert.equal((await post({ __id: 'ft2', title: 'report final', memo: 'Sapporo branch' })).statusCode, 201);
+      const search = async (q: string, extra = '') => {
+        const res = await call(t, { url: `${COL}/Sales?q=${encodeURIComponent(q)}${extra}` });
+        assert.equal(res.statusCode, 200, res.body);
+        return json(res).d.results.map((r: { __id: string }) => r.__id).sort();
+      };
+      assert.deepEqual(await search('REPORT'), ['ft1', 'ft2']);
+      assert.deepEqual(await search('sapporo report'), ['ft1', 'ft2']);
+      assert.deepEqual(await search('sapporo urgent'), ['ft1']);
+      assert.deepEqual(await search('quarterly report'), ['ft1']);
+      // Spaces separate pieces that must all occur; within a piece the words are a phrase.
+      assert.deepEqual(await search('final report'), ['ft2']);
+      assert.deepEqual(await search('report-final'), ['ft2']);
+      assert.deepEqual(await search('final-report'), []);
+      assert.deepEqual(await search('report', `&$filter=${encodeURIComponent("title eq 'report final'")}`), ['ft2']);
+      // FTS syntax is only text here: no operator, column filter or error comes through.
+      assert.deepEqual(await search('report OR "x* NEAR( title:'), []);
+      assert.deepEqual(await search('!!!'), []);
+      assert.equal((await call(t, { method: 'PUT', url: `${COL}/Sales('ft2')`, body: { title: 'memo only' } })).statusCode, 204);
+      assert.deepEqual(await search('report'), ['ft1']);
+      assert.equal((await call(t, { method: 'DELETE', url: `${COL}/Sales('ft1')` })).statusCode, 204);
+      assert.deepEqual(await search('report'), []);
+      assertCode(await call(t, { url: `${COL}/Sales?q=${'x'.repeat(256)}` }), 400, 'PR400-OD-0029');
+      assertCode(await call(t, { url: `${COL}/Sales?q=` }), 400, 'PR400-OD-0029');
     });
 
     it('associates EntityTypes by linking AssociationEnds, then links, navigates and expands user data (apiref 323, 373–378)', async () => {

@@ -23,8 +23,9 @@ export interface BoxRoutesOptions {
   cache: ReadCache;
 }
 
-// POST and MERGE reach OData collections (apiref 316–378); elsewhere in a box they are 405.
-const DAV_METHODS = ['GET', 'PUT', 'DELETE', 'MKCOL', 'MOVE', 'COPY', 'PROPFIND', 'PROPPATCH', 'ACL', 'POST', 'MERGE'];
+// POST and MERGE reach OData collections (apiref 316–378); elsewhere in a box they are 405. PATCH is
+// routed too, so that it is refused with 405 like any method a resource lacks (not 404).
+const DAV_METHODS = ['GET', 'PUT', 'DELETE', 'MKCOL', 'MOVE', 'COPY', 'PROPFIND', 'PROPPATCH', 'ACL', 'POST', 'MERGE', 'PATCH'];
 const XML_LIMIT = 1024 * 1024;
 
 type BoxRequest = FastifyRequest<{ Params: { cell: string; box: string; '*'?: string } }>;

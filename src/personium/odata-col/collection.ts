@@ -1,17 +1,21 @@
+import type { Kysely } from 'kysely';
 import { PersoniumError } from '../../core/errors/personium-error.js';
-import { ODataService, type EntitySetHooks, type ODataResponse } from '../../odata/service.js';
+import { ODataService, type ODataResponse } from '../../odata/service.js';
 import type { EntitySetDescriptor } from '../../odata/descriptor.js';
 import { decodeSegment, parseResourcePath } from '../../odata/resource-path.js';
 import type { EntityStore, Scope } from '../../store/entity-store.js';
+import { PropertyIndexes } from '../../store/property-indexes.js';
+import type { Database } from '../../store/schema.js';
 import type { ReadCache } from '../read-cache.js';
 import type { DavResponse, ServiceCall } from '../dav/dav-service.js';
 import { readBytes } from '../dav/requests.js';
 import { SCHEMA_SET_NAMES, atomServiceDocument, writeEdmx } from './edmx.js';
+import { handleBatch } from './batch.js';
 import { handleEndLinks, isEndLinkPath } from './end-links.js';
 import { schemaHooks } from './schema-hooks.js';
 import { dataScope, loadSchema, schemaScope, type SchemaModel } from './schema-model.js';
-import { schemaSets } from './schema-sets.js';
-import { userDataHooks, userDataSets } from './user-data.js';
+import { isSimpleType, schemaSets } from './schema-sets.js';
+import { userDataModel, userDataService, type UserDataModel } from './data-model.js';
 
 /** Largest JSON body of a schema or data request (a `$batch` has its own limit). */
 const JSON_LIMIT = 1024 * 1024;
@@ -22,11 +26,6 @@ export interface ODataCollectionDeps {
   cache?: ReadCache;
 }
 
-interface UserDataModel {
-  schema: SchemaModel;
-  sets: Map<string, EntitySetDescriptor>;
-  hooks: Readonly<Record<string, EntitySetHooks>>;
-}
 
 /**
  * Everything below an OData service collection (apiref 316–378): the service document, the
@@ -34,11 +33,14 @@ interface UserDataModel {
  * collection, schema changes `alter-schema`, data changes `write` (apiref 006).
  */
 export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
+  const indexes = new PropertyIndexes(store.executor as Kysely<Database>, store.dialect);
   /** A collection's schema with what user data requests derive from it, read once per change. */
-  const userDataModel = (schemaAt: Scope): Promise<UserDataModel> => {
+  const modelOf = (schemaAt: Scope): Promise<UserDataModel> => {
     const load = async (): Promise<UserDataModel> => {
       const schema = await loadSchema(store, schemaAt);
-      return { schema, sets: userDataSets(schema), hooks: userDataHooks(schema, schemaAt) };
+      // Queries over declared properties must find an index (store/property-indexes.ts).
+      await indexes.ensure(indexedProperties(schema));
+      return userDataModel(schema, schemaAt);
     };
     return cache ? cache.through('schema', `schema|${schemaAt.nodeId}`, load) : load();
   };
@@ -60,7 +62,7 @@ export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
     if (rest === '' || rest === '/') {
       if (method !== 'GET') throw new PersoniumError('PR405-MC-0001');
       call.authorize('read');
-      const sets = [...(await userDataModel(schemaAt)).schema.entityTypes.keys()];
+      const sets = [...(await modelOf(schemaAt)).schema.entityTypes.keys()];
       if (wantsJson(req.query.$format, req.header('accept'))) {
         return json(200, JSON.stringify({ d: { EntitySets: sets } }));
       }
@@ -76,7 +78,7 @@ export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
         if (req.query.$format === 'atomsvc' || /application\/atomsvc\+xml/.test(req.header('accept') ?? '')) {
           return xml(200, atomServiceDocument(serviceRoot, SCHEMA_SET_NAMES), 'application/atomsvc+xml');
         }
-        return xml(200, writeEdmx((await userDataModel(schemaAt)).schema), 'application/xml');
+        return xml(200, writeEdmx((await modelOf(schemaAt)).schema), 'application/xml');
       }
       call.authorize(method === 'GET' ? 'read' : 'alter-schema');
       const decoded = below.split('/').map(decodeSegment);
@@ -88,12 +90,25 @@ export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
       return serve(service, below, schemaSets);
     }
 
+    // apiref 368: several user-data requests in one (privileges decided per operation, in batch.ts).
+    if (segments.length === 1 && decodeSegment(rest) === '$batch') {
+      if (method !== 'POST') throw new PersoniumError('PR405-MC-0001');
+      return handleBatch({ call, store, schemaAt, dataAt, model: () => modelOf(schemaAt) });
+    }
+
     // User data (apiref 364–378).
     call.authorize(method === 'GET' ? 'read' : 'write');
-    const { sets, hooks } = await userDataModel(schemaAt);
-    const service = new ODataService({ store, scope: dataAt, serviceRoot: call.collectionUrl, sets, hooks });
-    return serve(service, rest, sets);
+    const model = await modelOf(schemaAt);
+    const service = userDataService(model, store, dataAt, call.collectionUrl);
+    return serve(service, rest, model.sets);
   };
+}
+
+/** Declared single-valued properties of simple type: the ones `$filter` and `$orderby` address. */
+function* indexedProperties(schema: SchemaModel): Iterable<string> {
+  for (const props of schema.entityTypes.values()) {
+    for (const p of props.values()) if (p.declared && !p.list && isSimpleType(p.type)) yield p.name;
+  }
 }
 
 function wantsJson(format: string | undefined, accept: string | undefined): boolean {

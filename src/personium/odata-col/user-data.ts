@@ -12,6 +12,7 @@ import { USER_NAMESPACE, associationModels } from './edmx.js';
 /** apiref 364: `__id` is 1–400 characters (personium-core's current rule; the EDMX sample shows an older one). */
 const ID_MAX = 400;
 /** Dynamic property names (personium-core): as schema names. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const DYNAMIC_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}$/;
 
 const idProperty: PropertyDef = {
@@ -20,7 +21,8 @@ const idProperty: PropertyDef = {
   nullable: false,
   // personium-core generates 32 hex digits.
   defaultValue: () => randomUUID().replace(/-/g, ''),
-  format: (v) => typeof v === 'string' && v.length >= 1 && v.length <= ID_MAX,
+  // A lone surrogate can't be written into the entity's URI: refused like any malformed key.
+  format: (v) => typeof v === 'string' && v.length >= 1 && v.length <= ID_MAX && !LONE_SURROGATE.test(v),
 };
 
 /** The entity sets of a collection's user data, one per EntityType (apiref 364–370). */
@@ -34,6 +36,8 @@ export function userDataSets(schema: SchemaModel): Map<string, EntitySetDescript
       properties: [idProperty, ...[...props.values()].filter((p) => p.declared).map((p) => propertyDef(schema, p))],
       navigations: navigationsOf(schema, name),
       openType: true,
+      fullText: true,
+      dynamicTypes: new Map([...props.values()].filter((p) => !p.declared && isSimpleType(p.type)).map((p) => [p.name, p.type as SimpleType])),
     });
   }
   return sets;
@@ -61,12 +65,22 @@ function propertyDef(schema: SchemaModel, p: PropertyModel): PropertyDef {
     nullable: p.nullable,
     codec: codecOf(schema, p),
   };
+  if (!p.list && !isSimpleType(p.type)) def.memberType = (path) => memberType(schema, p.type, path);
   if (p.defaultValue !== null && isSimpleType(p.type) && !p.list) {
     const text = p.defaultValue;
     const type = p.type;
     def.defaultValue = () => parseDefault(type, text);
   }
   return def;
+}
+
+/** The simple type at `path` below a ComplexType value; lists and unknown members have none. */
+function memberType(schema: SchemaModel, type: string, path: string[]): SimpleType | undefined {
+  const [name, ...rest] = path;
+  const member = name === undefined ? undefined : schema.complexTypes.get(type)?.get(name);
+  if (!member || member.list) return undefined;
+  if (isSimpleType(member.type)) return rest.length === 0 ? member.type : undefined;
+  return rest.length > 0 ? memberType(schema, member.type, rest) : undefined;
 }
 
 function codecOf(schema: SchemaModel, p: PropertyModel): ValueCodec {
