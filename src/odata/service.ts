@@ -446,9 +446,7 @@ export class ODataService {
       return;
     }
     const [from, to] = nav.side === 'from' ? [source, other] : [other, source];
-    const reverse = this.options.sets
-      .get(nav.target)
-      ?.navigations.find((n) => n.association === nav.association && n.side !== nav.side && n.target === set.name);
+    const reverse = this.reverseOf(set, nav);
     if (nav.multiplicity !== '*' && (await store.countLinks(nav.association, source.id, nav.side)) > 0) {
       throw new PersoniumError('PR409-OD-0002');
     }
@@ -521,6 +519,13 @@ export class ODataService {
     return entity;
   }
 
+  /** The navigation property of the other end of `nav`'s association, if it has one. */
+  private reverseOf(set: EntitySetDescriptor, nav: NavigationDef): NavigationDef | undefined {
+    return this.options.sets
+      .get(nav.target)
+      ?.navigations.find((n) => n.association === nav.association && n.side !== nav.side && n.target === set.name);
+  }
+
   /** An entity with the related entities `$expand` asks for, ready for either writer. */
   private async view(
     set: EntitySetDescriptor,
@@ -532,12 +537,14 @@ export class ODataService {
     const expanded: NonNullable<EntityView['expanded']> = [];
     for (const nav of expand) {
       const target = this.options.sets.get(nav.target)!;
+      // apiref 405: expanded entities come newest first; across a *:* association, newest link first.
+      const manyToMany = nav.multiplicity === '*' && this.reverseOf(set, nav)?.multiplicity === '*';
       const related = await this.queryRelated(entity, nav, target, {
         top: expandLimit,
         skip: 0,
         count: false,
-        // apiref 405: expanded entities come newest first.
         orderBy: [{ expr: sql.ref('published'), direction: 'desc' }],
+        newestLinkFirst: manyToMany,
       });
       expanded.push({ nav, target, entities: related.entities });
     }

@@ -166,6 +166,8 @@ function coerce(lit: Literal, domain: Domain, type: EdmType | undefined, op: str
       if ((type === 'Edm.Int32' || type === 'Edm.Int64' || type === 'Edm.DateTime') && !Number.isInteger(n)) {
         throw new QueryError('PR400-OD-0047', [op]);
       }
+      // personium-core: a literal no Int32 property can hold is a client error, not an empty answer.
+      if (type === 'Edm.Int32' && (n < -2147483648 || n > 2147483647)) throw new QueryError('PR400-OD-0047', [op]);
       return n;
     }
   }

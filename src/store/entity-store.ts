@@ -37,6 +37,8 @@ export interface QuerySpec {
   count: boolean;
   /** Restricts the query to entities linked to this one through `name` (navigation lists). */
   linkedTo?: { id: string; name: string; direction: 'from' | 'to' } | undefined;
+  /** With `linkedTo`: the most recently linked first, before `orderBy` (apiref 405, *:* expansion). */
+  newestLinkFirst?: boolean | undefined;
 }
 
 export interface QueryResult {
@@ -184,6 +186,13 @@ export class EntityStore {
     }
 
     let page = base.select(SCOPED_COLUMNS);
+    if (link && spec.newestLinkFirst) {
+      const [near, far] = link.direction === 'from' ? (['from_id', 'to_id'] as const) : (['to_id', 'from_id'] as const);
+      page = page.orderBy(
+        (eb) => eb.selectFrom('links').select((l) => l.fn.max('created').as('c')).where('name', '=', link.name).where(near, '=', link.id).whereRef(far, '=', 'entities.id'),
+        'desc',
+      );
+    }
     for (const term of spec.orderBy ?? []) page = page.orderBy(term.expr, term.direction);
     // A stable tiebreak so $skip paging never repeats or drops rows.
     page = page.orderBy('published', 'asc').orderBy('id', 'asc').limit(spec.top).offset(spec.skip);

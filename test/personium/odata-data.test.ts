@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { assertCode, call, json, mkcolOData } from '../support/http.js';
-import { createCell, ctlPost } from '../support/auth.js';
+import { createCell, ctlPost, sleep } from '../support/auth.js';
 
 const COL = '/c/box1/col';
 const META = `${COL}/$metadata`;
@@ -133,6 +133,47 @@ for (const backend of backends) {
       assertCode(await call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent("addr/zip eq 'text'")}` }), 400, 'PR400-OD-0047');
     });
 
+    it('refuses hostile queries and bodies with 400/413, changing and revealing nothing', async () => {
+      const before = await ids(t);
+      const list = (filter: string) => call(t, { url: `${COL}/Sales?$filter=${encodeURIComponent(filter)}` });
+      // Quotes stay inside the literal: an injection attempt is just a title nobody has.
+      for (const filter of ["title eq 'x'' or ''1''=''1'", "title eq 'x'' or 1 eq 1 --'"]) {
+        const res = await list(filter);
+        assert.equal(res.statusCode, 200, `${filter}: ${res.body}`);
+        assert.deepEqual(json(res).d.results, [], filter);
+      }
+      const codes: [string, string][] = [
+        ["title) or (1 eq 1", 'PR400-OD-0003'],
+        // A backslash escapes nothing in OData: the literal ends there and the rest is not a filter.
+        ["title eq 'x\\'); drop table entities; --'", 'PR400-OD-0003'],
+        ["ti'tle eq 'x'", 'PR400-OD-0003'],
+        [`${'('.repeat(60)}title eq 'a'${')'.repeat(60)}`, 'PR400-OD-0003'],
+        [Array.from({ length: 201 }, (_, i) => `title eq 't${i}'`).join(' or '), 'PR400-OD-0003'],
+        [`title eq '${'x'.repeat(9000)}'`, 'PR400-OD-0003'],
+        ["amount eq 'many'", 'PR400-OD-0047'],
+        ['amount eq true', 'PR400-OD-0046'],
+        ['title gt null', 'PR400-OD-0046'],
+        ['amount eq 2147483648000000000000', 'PR400-OD-0047'],
+        ["startswith(amount,'1')", 'PR400-OD-0046'],
+      ];
+      for (const [filter, code] of codes) {
+        const res = await list(filter);
+        assert.equal(res.statusCode, 400, `${filter.slice(0, 80)}: ${res.body}`);
+        assert.equal(json(res).code, code, filter.slice(0, 80));
+      }
+      assertCode(await call(t, { url: `${COL}/Sales?$top=10001` }), 400, 'PR400-OD-0029');
+      assertCode(await call(t, { url: `${COL}/Sales?$skip=-1` }), 400, 'PR400-OD-0029');
+      assertCode(await call(t, { url: `${COL}/Sales?$orderby=${encodeURIComponent('title; drop')}` }), 400, 'PR400-OD-0015');
+      // Bodies: too large as a whole (413), a string beyond Personium's 50 KiB, an object for a string, text for a number.
+      const post = (body: unknown) => call(t, { method: 'POST', url: `${COL}/Sales`, body });
+      assert.equal((await post({ title: 'x', big: 'y'.repeat(1024 * 1024 + 1) })).statusCode, 413);
+      assertCode(await post({ title: 'z'.repeat(51_201) }), 400, 'PR400-OD-0006');
+      assertCode(await post({ title: { not: 'text' } }), 400, 'PR400-OD-0006');
+      assertCode(await post({ title: 'x', amount: '12' }), 400, 'PR400-OD-0006');
+      assertCode(await call(t, { method: 'POST', url: `${COL}/Sales`, body: '{"title": "x",' }), 400, 'PR400-OD-0001');
+      assert.deepEqual(await ids(t), before);
+    });
+
     it('searches every value with q through the full-text index: phrases, all pieces, after updates and deletes (apiref 408)', async () => {
       const post = (body: unknown) => call(t, { method: 'POST', url: `${COL}/Sales`, body });
       assert.equal((await post({ __id: 'ft1', title: 'Quarterly Report draft', addr: { city: 'Sapporo' }, tags: ['urgent'] })).statusCode, 201);
@@ -199,6 +240,32 @@ for (const backend of backends) {
       assertCode(await call(t, { method: 'DELETE', url: `${C}('alice')` }), 409, 'PR409-OD-0001');
       assert.equal((await call(t, { method: 'DELETE', url: `${COL}/Sales('o2')/$links/_Customer('alice')` })).statusCode, 204);
       assert.deepEqual(json(await call(t, { url: `${C}('alice')/_Sales` })).d.results.map((r: { __id: string }) => r.__id), ['o1']);
+    });
+
+    it('expands *:* associations newest link first, others newest entity first (apiref 405)', async () => {
+      const post = (url: string, body: unknown) => call(t, { method: 'POST', url, body });
+      for (const Name of ['Post', 'Tag']) assert.equal((await post(`${META}/EntityType`, { Name })).statusCode, 201);
+      for (const [Name, type] of [['p', 'Post'], ['t', 'Tag']]) {
+        assert.equal((await post(`${META}/AssociationEnd`, { Name, '_EntityType.Name': type, Multiplicity: '*' })).statusCode, 201);
+      }
+      const link = await post(`${META}/AssociationEnd(Name='p',_EntityType.Name='Post')/$links/_AssociationEnd`, {
+        uri: `http://unit.test${META}/AssociationEnd(Name='t',_EntityType.Name='Tag')`,
+      });
+      assert.equal(link.statusCode, 204, link.body);
+      // Created b, then a; linked a, then b: by link b comes first, by creation a would.
+      for (const __id of ['b', 'a']) {
+        assert.equal((await post(`${COL}/Tag`, { __id })).statusCode, 201);
+        await sleep(5);
+      }
+      assert.equal((await post(`${COL}/Post`, { __id: 'p1' })).statusCode, 201);
+      for (const tag of ['a', 'b']) {
+        assert.equal((await post(`${COL}/Post('p1')/$links/_Tag`, { uri: `http://unit.test${COL}/Tag('${tag}')` })).statusCode, 204);
+        await sleep(5);
+      }
+      const expanded = json(await call(t, { url: `${COL}/Post('p1')?$expand=_Tag` })).d.results._Tag.map((e: { __id: string }) => e.__id);
+      assert.deepEqual(expanded, ['b', 'a']);
+      const inList = json(await call(t, { url: `${COL}/Post?$expand=_Tag` })).d.results[0]._Tag.map((e: { __id: string }) => e.__id);
+      assert.deepEqual(inList, ['b', 'a']);
     });
 
     it('a renamed EntityType keeps its data (personium-core)', async () => {
