@@ -34,7 +34,8 @@ export function readEntityBody(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(body)) {
-    if (SERVER_OWNED.has(name)) throw new PersoniumError('PR400-OD-0006', [name]);
+    // personium-core's wording for management information a client may not send.
+    if (SERVER_OWNED.has(name)) throw new PersoniumError('PR400-OD-0007', [`${name} is management information name. Cannot request.`]);
     const def = set.properties.find((p) => p.name === name);
     if (!def) {
       if (set.openType && /^[A-Za-z][A-Za-z0-9_-]{0,127}$/.test(name)) {

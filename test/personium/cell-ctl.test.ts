@@ -107,7 +107,7 @@ for (const backend of backends) {
         ['an unknown Status', { Name: 'bad6', Status: 'frozen' }, {}, 400, 'PR400-OD-0006'],
         ['an IP range with /33', { Name: 'bad7', IPAddressRange: '10.0.0.0/33' }, {}, 400, 'PR400-OD-0006'],
         ['an unknown property', { Name: 'bad8', Password: 'x' }, {}, 400, 'PR400-OD-0006'],
-        ['__metadata in the body', { Name: 'bad9', __metadata: {} }, {}, 400, 'PR400-OD-0006'],
+        ['__metadata in the body', { Name: 'bad9', __metadata: {} }, {}, 400, 'PR400-OD-0007'],
       ];
       for (const [what, body, headers, status, code] of refused) {
         it(`refuses ${what} with ${status} ${code} and creates nothing`, async () => {

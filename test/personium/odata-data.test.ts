@@ -169,6 +169,7 @@ for (const backend of backends) {
       assert.equal((await post({ title: 'x', big: 'y'.repeat(1024 * 1024 + 1) })).statusCode, 413);
       assertCode(await post({ title: 'z'.repeat(51_201) }), 400, 'PR400-OD-0006');
       assertCode(await post({ title: { not: 'text' } }), 400, 'PR400-OD-0006');
+      assertCode(await post({ title: 'x', __updated: '/Date(0)/' }), 400, 'PR400-OD-0007');
       assertCode(await post({ title: 'x', amount: '12' }), 400, 'PR400-OD-0006');
       assertCode(await call(t, { method: 'POST', url: `${COL}/Sales`, body: '{"title": "x",' }), 400, 'PR400-OD-0001');
       assert.deepEqual(await ids(t), before);

@@ -175,7 +175,7 @@ for (const backend of backends) {
       assertCode(await call(t, { url: `${META}/Nothing` }), 404, 'PR404-OD-0001');
       assertCode(await call(t, { url: `${META}/EntityType(Name=)` }), 400, 'PR400-OD-0004');
       assertCode(await call(t, { method: 'POST', url: `${META}/EntityType`, body: '{"Name":' }), 400, 'PR400-OD-0001');
-      assertCode(await call(t, { method: 'POST', url: `${META}/EntityType`, body: { Name: 'X', __published: '/Date(0)/' } }), 400, 'PR400-OD-0006');
+      assertCode(await call(t, { method: 'POST', url: `${META}/EntityType`, body: { Name: 'X', __published: '/Date(0)/' } }), 400, 'PR400-OD-0007');
       assert.equal((await call(t, { method: 'POST', url: '/c/box1/notodata', body: 'x' })).statusCode, 405);
       assert.equal((await call(t, { method: 'PUT', url: META, body: 'x' })).statusCode, 405);
     });
