@@ -18,6 +18,8 @@ export interface PropertyDef {
    * values, lists, Personium's ranges). `read` answers undefined for a value it refuses.
    */
   codec?: ValueCodec;
+  /** On MERGE, a sent structured value updates only the members it names (apiref 369: ComplexType values). */
+  mergeMembers?: boolean;
   /** The type of a member below a structured value (`addr/city` of a ComplexType), for `$filter`. */
   memberType?: (path: string[]) => EdmType | undefined;
 }

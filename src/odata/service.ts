@@ -237,12 +237,15 @@ export class ODataService {
     req: ODataRequest,
     mode: 'replace' | 'merge',
   ): Promise<ODataResponse> {
-    const sent = readEntityBody(set, parseJsonObject(req.body), mode);
+    const raw = parseJsonObject(req.body);
+    // Checked before any work, unless a structured value must first be merged into the stored one.
+    const early = mode === 'merge' && mergesMembers(set, raw) ? undefined : readEntityBody(set, raw, mode);
     const hooks = this.options.hooks?.[set.name];
     const prepared = await this.prepare(set, mode, req);
     return this.store.withTransaction(async (store) => {
       const current = await this.mustGet(set, key, store);
       checkIfMatch(req.ifMatch, current.version, current.updated);
+      const sent = early ?? readEntityBody(set, withMergedMembers(set, raw, current.props), mode);
       // Server-owned `__` properties (a Cell's owner) are invisible to clients and survive a PUT.
       const props = mode === 'merge' ? { ...current.props, ...sent } : { ...serverOwned(current.props), ...sent };
       const ctx: WriteContext = { store, scope: this.options.scope, header: req.header ?? NO_HEADERS, prepared, caller: this.options.caller };
@@ -550,6 +553,35 @@ export class ODataService {
     }
     return { set, entity, select, expanded };
   }
+}
+
+/** Whether a MERGE body names a property whose sent members update the stored value (apiref 369). */
+function mergesMembers(set: EntitySetDescriptor, raw: Record<string, unknown>): boolean {
+  return set.properties.some((p) => p.mergeMembers && isPlainObject(raw[p.name]));
+}
+
+/** The MERGE body with each structured value laid over the stored one: unnamed members keep their values. */
+function withMergedMembers(set: EntitySetDescriptor, raw: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...raw };
+  for (const p of set.properties) {
+    const sent = raw[p.name];
+    const before = p.codec ? p.codec.write(stored[p.name] ?? null) : stored[p.name];
+    if (p.mergeMembers && isPlainObject(sent) && isPlainObject(before)) out[p.name] = deepMerge(before, sent);
+  }
+  return out;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [name, value] of Object.entries(over)) {
+    const under = base[name];
+    out[name] = isPlainObject(value) && isPlainObject(under) ? deepMerge(under, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function and(a: Expression<SqlBool>, b: Expression<SqlBool>): Expression<SqlBool> {

@@ -96,6 +96,14 @@ for (const backend of backends) {
       assert.equal((await call(t, { method: 'MERGE', url, body: { amount: 11 } })).statusCode, 204);
       e = json(await call(t, { url })).d.results;
       assert.deepEqual([e.title, e.amount], ['replaced', 11]);
+      // A ComplexType value in a MERGE updates only the members it names (apiref 369).
+      assert.equal((await call(t, { method: 'MERGE', url, body: { addr: { city: 'Kobe', zip: 650 } } })).statusCode, 204);
+      assert.equal((await call(t, { method: 'MERGE', url, body: { addr: { zip: 651 } } })).statusCode, 204);
+      assert.deepEqual(json(await call(t, { url })).d.results.addr, { city: 'Kobe', zip: 651 });
+      assertCode(await call(t, { method: 'MERGE', url, body: { addr: { zip: 'x' } } }), 400, 'PR400-OD-0006');
+      assertCode(await call(t, { method: 'MERGE', url, body: { addr: { street: 'none' } } }), 400, 'PR400-OD-0006');
+      assertCode(await call(t, { method: 'MERGE', url, body: { addr: { city: null } } }), 400, 'PR400-OD-0006');
+      assert.deepEqual(json(await call(t, { url })).d.results.addr, { city: 'Kobe', zip: 651 });
       assertCode(await call(t, { method: 'DELETE', url: `${META}/EntityType('Sales')` }), 409, 'PR409-OD-0001');
       assertCode(await call(t, { method: 'DELETE', url: `${META}/Property(Name='amount',_EntityType.Name='Sales')` }), 409, 'PR409-OD-0001');
       assert.equal((await call(t, { method: 'DELETE', url })).statusCode, 204);
@@ -173,6 +181,15 @@ for (const backend of backends) {
       assertCode(await post({ title: 'x', amount: '12' }), 400, 'PR400-OD-0006');
       assertCode(await call(t, { method: 'POST', url: `${COL}/Sales`, body: '{"title": "x",' }), 400, 'PR400-OD-0001');
       assert.deepEqual(await ids(t), before);
+    });
+
+    it('holds at most 400 properties per EntityType, dynamic ones included (apiref 369)', async () => {
+      assert.equal((await call(t, { method: 'POST', url: `${META}/EntityType`, body: { Name: 'Wide' } })).statusCode, 201);
+      const wide = (n: number, from = 0) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${from + i}`, i]));
+      assertCode(await call(t, { method: 'POST', url: `${COL}/Wide`, body: { __id: 'w0', ...wide(401) } }), 400, 'PR400-OD-0032');
+      assert.equal((await call(t, { method: 'POST', url: `${COL}/Wide`, body: { __id: 'w1', ...wide(400) } })).statusCode, 201);
+      assertCode(await call(t, { method: 'POST', url: `${COL}/Wide`, body: { __id: 'w2', extra: 1 } }), 400, 'PR400-OD-0032');
+      assert.deepEqual(json(await call(t, { url: `${COL}/Wide` })).d.results.map((r: { __id: string }) => r.__id), ['w1']);
     });
 
     it('searches every value with q through the full-text index: phrases, all pieces, after updates and deletes (apiref 408)', async () => {

@@ -13,6 +13,8 @@ import { USER_NAMESPACE, associationModels } from './edmx.js';
 const ID_MAX = 400;
 /** Dynamic property names (personium-core): as schema names. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** apiref 355/369: declared and dynamic properties of one EntityType together. */
+const MAX_PROPERTIES = 400;
 const DYNAMIC_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}$/;
 
 const idProperty: PropertyDef = {
@@ -65,7 +67,10 @@ function propertyDef(schema: SchemaModel, p: PropertyModel): PropertyDef {
     nullable: p.nullable,
     codec: codecOf(schema, p),
   };
-  if (!p.list && !isSimpleType(p.type)) def.memberType = (path) => memberType(schema, p.type, path);
+  if (!p.list && !isSimpleType(p.type)) {
+    def.memberType = (path) => memberType(schema, p.type, path);
+    def.mergeMembers = true;
+  }
   if (p.defaultValue !== null && isSimpleType(p.type) && !p.list) {
     const text = p.defaultValue;
     const type = p.type;
@@ -149,10 +154,13 @@ export function userDataHooks(schema: SchemaModel, schemaAt: Scope): Readonly<Re
     hooks[typeName] = {
       beforeWrite(values, current) {
         if (current) values.__id = current.props.__id;
+        let unseen = 0;
         for (const [name, value] of Object.entries(values)) {
           if (name === '__id') continue;
           const known = props.get(name);
           if (known?.declared) continue;
+          // apiref 369: at most 400 properties per EntityType, dynamic ones included.
+          if (!known && props.size + ++unseen > MAX_PROPERTIES) throw new PersoniumError('PR400-OD-0032');
           if (!DYNAMIC_NAME.test(name)) throw new PersoniumError('PR400-OD-0006', [name]);
           if (value === null) continue;
           const type = known?.type as SimpleType | undefined;
