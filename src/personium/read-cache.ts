@@ -62,14 +62,17 @@ export class ReadCache {
     return hit.value as T;
   }
 
-  /** Looks `key` up, or computes and (if nothing in its domain was written meanwhile) keeps it. */
-  async through<T>(domain: CacheDomain, key: string, compute: () => Promise<T>): Promise<T> {
+  /**
+   * Looks `key` up, or computes and (if nothing in its domain was written meanwhile, and `keep`
+   * agrees) keeps it.
+   */
+  async through<T>(domain: CacheDomain, key: string, compute: () => Promise<T>, keep?: (value: T) => boolean): Promise<T> {
     const hit = this.get<T>(domain, key);
     if (hit !== undefined) return hit;
     const d = this.domains[domain];
     const mark = d.value;
     const value = await compute();
-    if (value !== undefined && mark === d.value) {
+    if (value !== undefined && mark === d.value && (!keep || keep(value))) {
       if (d.entries.size >= MAX_ENTRIES) d.entries.delete(d.entries.keys().next().value!);
       d.entries.set(key, { value, generation: mark, until: Date.now() + TTL_MS });
     }

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { assertCode, call, json, mkcolOData } from '../support/http.js';
-import { createCell, ctlPost, sleep } from '../support/auth.js';
+import { createAccount, createCell, ctlPost, passwordGrant, sleep, token } from '../support/auth.js';
 
 const COL = '/c/box1/col';
 const META = `${COL}/$metadata`;
@@ -190,6 +190,38 @@ for (const backend of backends) {
       assert.equal((await call(t, { method: 'POST', url: `${COL}/Wide`, body: { __id: 'w1', ...wide(400) } })).statusCode, 201);
       assertCode(await call(t, { method: 'POST', url: `${COL}/Wide`, body: { __id: 'w2', extra: 1 } }), 400, 'PR400-OD-0032');
       assert.deepEqual(json(await call(t, { url: `${COL}/Wide` })).d.results.map((r: { __id: string }) => r.__id), ['w1']);
+    });
+
+    it('reads need read, writes write, schema changes alter-schema, through the collection ACL (apiref 006)', async () => {
+      const roleToken = async (name: string, privileges: string[]) => {
+        await createAccount(t, 'c', name, `${name}-pw-1`);
+        await ctlPost(t, 'c', 'Role', { Name: name, '_Box.Name': 'box1' });
+        await ctlPost(t, 'c', `Role(Name='${name}',_Box.Name='box1')/$links/_Account`, { uri: `http://unit.test/c/__ctl/Account('${name}')` }, 204);
+        return { name, privileges, token: (await token(t, 'c', passwordGrant(name, `${name}-pw-1`))).access_token as string };
+      };
+      const callers = [await roleToken('onlyread', ['D:read']), await roleToken('onlywrite', ['D:write']), await roleToken('schemer', ['p:alter-schema'])];
+      const aces = callers
+        .map((c) => `<D:ace><D:principal><D:href>http://unit.test/c/__role/box1/${c.name}</D:href></D:principal><D:grant>${c.privileges.map((p) => `<D:privilege><${p}/></D:privilege>`).join('')}</D:grant></D:ace>`)
+        .join('');
+      const acl = `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">${aces}</D:acl>`;
+      assert.equal((await call(t, { method: 'ACL', url: COL, body: acl })).statusCode, 200);
+      const [reader, writer, schemer] = callers.map((c) => c.token);
+      const before = await ids(t);
+      const create = (as: string, __id: string) => call(t, { method: 'POST', url: `${COL}/Sales`, body: { __id, title: 'acl' }, as });
+      const declare = (as: string, Name: string) => call(t, { method: 'POST', url: `${META}/EntityType`, body: { Name }, as });
+
+      assert.equal((await call(t, { url: `${COL}/Sales`, as: reader })).statusCode, 200);
+      assertCode(await create(reader!, 'by-reader'), 403, 'PR403-AU-0002');
+      assertCode(await declare(reader!, 'ByReader'), 403, 'PR403-AU-0002');
+      assertCode(await call(t, { url: `${COL}/Sales`, as: writer }), 403, 'PR403-AU-0002');
+      assert.equal((await create(writer!, 'by-writer')).statusCode, 201);
+      assertCode(await declare(writer!, 'ByWriter'), 403, 'PR403-AU-0002');
+      assert.equal((await declare(schemer!, 'BySchemer')).statusCode, 201);
+      assertCode(await create(schemer!, 'by-schemer'), 403, 'PR403-AU-0002');
+      assertCode(await call(t, { url: `${COL}/Sales`, as: 'anonymous' }), 401, 'PR401-AU-0001');
+      assert.deepEqual(await ids(t), [...before, 'by-writer'].sort());
+      const types = json(await call(t, { url: `${META}/EntityType` })).d.results.map((e: { Name: string }) => e.Name);
+      assert.ok(types.includes('BySchemer') && !types.includes('ByReader') && !types.includes('ByWriter'));
     });
 
     it('searches every value with q through the full-text index: phrases, all pieces, after updates and deletes (apiref 408)', async () => {

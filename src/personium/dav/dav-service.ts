@@ -152,14 +152,17 @@ export class DavService {
   private async resolve(req: DavRequest): Promise<Resolved> {
     const cache = this.options.cache;
     if (!cache || !READS.has(req.method)) return this.lookup(req);
-    return cache.through('tree', `dav|${req.cell.id}|${req.box.id}|${req.rawPath}`, () => this.lookup(req));
+    // Whole paths of WebDAV resources; below an OData collection (a path per entity key) each step only.
+    return cache.through('tree', `dav|${req.cell.id}|${req.box.id}|${req.rawPath}`, () => this.lookup(req, cache), (at) => at.serviceRest === undefined);
   }
 
-  private async lookup(req: DavRequest): Promise<Resolved> {
+  private async lookup(req: DavRequest, cache?: ReadCache): Promise<Resolved> {
     const raw = req.rawPath.endsWith('/') ? req.rawPath.slice(0, -1) : req.rawPath;
     const rawSegments = raw === '' ? [] : raw.split('/');
     const dav = new DavStore(this.store.executor);
-    const path = [await dav.root(req.cell.id, req.box.id)];
+    const root = () => dav.root(req.cell.id, req.box.id);
+    const child = (parent: DavNode, name: string) => dav.child(parent, name);
+    const path = [await (cache ? cache.through('tree', `root|${req.cell.id}|${req.box.id}`, root) : root())];
     const segments: string[] = [];
     for (let i = 0; i < rawSegments.length; i++) {
       const parent = path[path.length - 1]!;
@@ -172,7 +175,7 @@ export class DavService {
       assertResourceName(name);
       segments.push(name);
       if (path.length === segments.length) {
-        const next = await dav.child(parent, name);
+        const next = await (cache ? cache.through('tree', `child|${parent.id}|${name}`, () => child(parent, name)) : child(parent, name));
         if (next) path.push(next);
       }
     }
