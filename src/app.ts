@@ -5,7 +5,8 @@ import { HttpMetrics } from './http/metrics.js';
 import { IssuerKeys } from './personium/auth/issuer-keys.js';
 import { loadOrCreateUnitKeys } from './personium/auth/keys.js';
 import { OutboundClient } from './personium/auth/outbound.js';
-import { PasswordHasher } from './personium/auth/passwords.js';
+import { PasswordHasher } from './core/passwords.js';
+import { hexabaseRoutes } from './hexabase/http/routes.js';
 import { PrincipalResolver } from './personium/auth/principal.js';
 import { RoleResolver } from './personium/auth/roles.js';
 import { TokenCodec } from './personium/auth/tokens.js';
@@ -76,6 +77,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   const passwords = new PasswordHasher(config.scrypt);
   await http.register(unitRoutes, { config, store, blobs });
   await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals, outbound }, blobs, cache });
+  await http.register(hexabaseRoutes, { prefix: '/api/v0', config, store, passwords });
   await http.ready();
 
   let closing: Promise<void> | undefined;

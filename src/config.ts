@@ -45,6 +45,8 @@ export interface AuthSettings {
   unitUserCells: string[];
   /** Whether outbound fetches (other units' `__certs`) may reach private and link-local addresses. */
   outboundAllowPrivate: boolean;
+  /** Lifetime of a Hexabase login token, in seconds (Logout ends it earlier). */
+  hexabaseSessionSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     lockSeconds: parseIntVar('KURA_AUTH_LOCK_SECONDS', env.KURA_AUTH_LOCK_SECONDS, 600, 1, 86400 * 365, problems),
     unitUserCells: parseUrlList('KURA_UNIT_USER_CELLS', env.KURA_UNIT_USER_CELLS, problems),
     outboundAllowPrivate: parseBoolVar('KURA_OUTBOUND_ALLOW_PRIVATE', env.KURA_OUTBOUND_ALLOW_PRIVATE, false, problems),
+    hexabaseSessionSeconds: parseIntVar('KURA_HEXABASE_SESSION_SECONDS', env.KURA_HEXABASE_SESSION_SECONDS, 86400, 60, 86400 * 365, problems),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -28,6 +28,8 @@ declare module 'fastify' {
     privilege?: Privilege;
     /** For routes whose privilege depends on what they address (cell control objects: per set). */
     privilegeOf?: (req: FastifyRequest) => Privilege;
+    /** A route of the Hexabase dialect: it authenticates its own tokens (src/hexabase/http/routes.ts). */
+    hexabase?: boolean;
   }
   interface FastifyRequest {
     principal: Principal;
@@ -122,8 +124,13 @@ export async function createHttp({ config, metrics, principals }: LifecycleOptio
   app.decorateRequest('principal', null as never);
 
   const commonHeaders = { ...corsHeaders(), 'x-personium-version': PERSONIUM_VERSION };
+  const hexabaseHeaders = corsHeaders();
   // Callback-style hooks: every request passes through them, and an async hook costs a promise each.
   app.addHook('onRequest', (req, reply, done) => {
+    if (req.routeOptions.config.hexabase) {
+      reply.headers(hexabaseHeaders);
+      return done();
+    }
     reply.headers(commonHeaders).header('x-personium-requestkey', req.id);
     const key = req.headers['x-personium-requestkey'];
     if (key !== undefined && (typeof key !== 'string' || !isValidRequestKey(key))) {

@@ -86,7 +86,16 @@ export interface DavNodesTable {
   content: Buffer | null;
 }
 
+/** Hexabase bearer tokens: only a digest is stored, so a database leak hands out no sessions. */
+export interface HxSessionsTable {
+  token_digest: string;
+  user_id: string;
+  created: number;
+  expires: number;
+}
+
 export interface Database {
+  hx_sessions: HxSessionsTable;
   dav_nodes: DavNodesTable;
   entities: EntitiesTable;
   links: LinksTable;

@@ -6,7 +6,7 @@ import { AuthStore } from '../../store/auth-store.js';
 import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { PASSWORD } from '../cell/formats.js';
 import { errorPage, loginPage, passwordChangePage, type LoginPage } from './authz-page.js';
-import type { PasswordHasher } from './passwords.js';
+import type { PasswordHasher } from '../../core/passwords.js';
 import { ACCESS_TOKEN_LIFETIME, codeId, type CodeGrant, type TokenEndpoint, TokenEndpointError } from './token-endpoint.js';
 import type { TokenCodec } from './tokens.js';
 

@@ -8,7 +8,7 @@ import { personiumPropertyList, type DeadProperties } from '../dav/properties.js
 import type { EntityStore, Scope, StoredEntity } from '../../store/entity-store.js';
 import { authenticateClient, clientCredentials, type AuthenticatedClient } from './client-auth.js';
 import type { IssuerKeys } from './issuer-keys.js';
-import type { PasswordHasher } from './passwords.js';
+import type { PasswordHasher } from '../../core/passwords.js';
 import type { RoleResolver } from './roles.js';
 import { TokenCodec, TokenError, type TokenClaims, type TokenFailure } from './tokens.js';
 

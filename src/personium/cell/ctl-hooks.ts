@@ -3,7 +3,7 @@ import type { EntitySetHooks, WriteContext } from '../../odata/service.js';
 import { jsonStringEquals } from '../../query/compile.js';
 import { AuthStore } from '../../store/auth-store.js';
 import { DavStore } from '../../store/dav-store.js';
-import type { PasswordHasher } from '../auth/passwords.js';
+import type { PasswordHasher } from '../../core/passwords.js';
 import { PASSWORD } from './formats.js';
 
 /**

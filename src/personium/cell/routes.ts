@@ -18,7 +18,7 @@ import { cellCtlHooks } from './ctl-hooks.js';
 import { cellCtlSets } from './ctl-sets.js';
 import type { IssuerKeys } from '../auth/issuer-keys.js';
 import type { UnitKeys } from '../auth/keys.js';
-import type { PasswordHasher } from '../auth/passwords.js';
+import type { PasswordHasher } from '../../core/passwords.js';
 import { CELL_PRIVILEGES, authorize, isCellPrivilege, type CellContext, type CellPrivilege, type StoredAcl } from '../auth/policy.js';
 import { parseAcl } from '../acl/acl-xml.js';
 import { applyPropertyUpdate, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from '../dav/properties.js';

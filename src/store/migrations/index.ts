@@ -5,6 +5,7 @@ import { authMigration } from './002-auth.js';
 import { davMigration } from './003-dav.js';
 import { inlineContentMigration } from './004-inline-content.js';
 import { fullTextMigration } from './005-full-text.js';
+import { hexabaseSessionsMigration } from './006-hexabase-sessions.js';
 
 /** Versioned migrations, one set for both dialects; names sort in the order they apply. */
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -14,6 +15,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '003-dav': davMigration(dialect),
     '004-inline-content': inlineContentMigration(dialect),
     '005-full-text': fullTextMigration(dialect),
+    '006-hexabase-sessions': hexabaseSessionsMigration(),
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import type { ScryptParams } from '../../config.js';
+import type { ScryptParams } from '../config.js';
 
 const KEY_LENGTH = 32;
 

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { KuraConfig } from '../../config.js';
+import type { PasswordHasher } from '../../core/passwords.js';
+import type { EntityStore } from '../../store/entity-store.js';
+import type { Database } from '../../store/schema.js';
+import type { Kysely } from 'kysely';
+import { Accounts, type Body } from '../accounts/accounts.js';
+import { SessionStore } from '../auth/sessions.js';
+import { HexabaseError, renderHexabaseError } from '../errors.js';
+import { OutboxMailer, type Mailer } from '../mail/mailer.js';
+
+export interface HexabaseRoutesOptions {
+  config: KuraConfig;
+  store: EntityStore;
+  passwords: PasswordHasher;
+  /** Defaults to the outbox in the data directory. */
+  mailer?: Mailer;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Hexabase user of a route that requires login, and the token it came with. */
+    hxSession: { userId: string; token: string } | undefined;
+  }
+}
+
+/**
+ * The Hexabase API v0 under `/api/v0/` (issue 6), over the same store as the Personium dialect.
+ * Its routes authenticate their own bearer tokens and answer errors in the Hexabase shape.
+ */
+export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRoutesOptions): Promise<void> {
+  const { config, store } = options;
+  const accounts = new Accounts({
+    store,
+    passwords: options.passwords,
+    sessions: new SessionStore(store.executor as Kysely<Database>, config.auth.hexabaseSessionSeconds * 1000),
+    mailer: options.mailer ?? new OutboxMailer(path.join(config.dataDir, 'outbox')),
+    lockCount: config.auth.lockCount,
+    lockSeconds: config.auth.lockSeconds,
+  });
+
+  app.decorateRequest('hxSession', undefined);
+  app.setErrorHandler((err, req, reply) => renderHexabaseError(err as Error, req, reply));
+
+  /** Public routes (login and the flows before it) and those that need a token. */
+  const route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, login: boolean, handler: (req: FastifyRequest) => Promise<unknown>) =>
+    app.route({
+      method,
+      url,
+      config: { privilege: 'none', hexabase: true },
+      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+        if (login) req.hxSession = await accounts.authenticate(req.headers.authorization);
+        const result = await handler(req);
+        reply.code(200).header('content-type', 'application/json; charset=utf-8');
+        return JSON.stringify(result);
+      },
+    });
+  const session = (req: FastifyRequest) => req.hxSession!;
+  const query = (req: FastifyRequest) => req.query as Record<string, unknown>;
+
+  route('POST', '/login', false, async (req) => accounts.login(jsonBody(req)));
+  route('POST', '/users/logout', true, async (req) => accounts.logout(session(req).token));
+  route('POST', '/users/registration', false, async (req) => accounts.startRegistration(jsonBody(req)));
+  route('GET', '/users/registration/confirm', false, async (req) => accounts.confirmRegistration(query(req).id));
+  route('POST', '/users/registration/confirm', false, async (req) => accounts.completeRegistration(jsonBody(req)));
+  route('GET', '/userinfo', true, async (req) => accounts.userInfo(session(req).userId));
+
+  // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+    url: '/*',
+    config: { privilege: 'none', hexabase: true },
+    handler: async (req) => {
+      throw new HexabaseError('NOT_FOUND', `no API at ${req.method} ${req.url.split('?')[0]}`);
+    },
+  });
+}
+
+/** The request body as a JSON object (kura reads every body as bytes; Hexabase bodies are JSON). */
+function jsonBody(req: FastifyRequest): Body {
+  const raw = req.body;
+  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : '';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HexabaseError('INVALID_PARAMS', 'the request body must be a JSON object');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new HexabaseError('INVALID_PARAMS', 'the request body must be a JSON object');
+  }
+  return value as Body;
+}

@@ -1,0 +1,66 @@
+import type { EntityStore, Scope, StoredEntity } from '../store/entity-store.js';
+
+/**
+ * Where the Hexabase dialect keeps its objects in the shared entity store (ARCHITECTURE.md idea 2):
+ * a scope of its own that no Personium cell can have (cell ids are UUIDs), one entity set per kind,
+ * relations as links.
+ */
+export const HX_SCOPE: Scope = Object.freeze({ cellId: 'hx', boxId: '', nodeId: '' });
+
+export const HX_SETS = {
+  user: 'hx.User',
+  /** One per e-mail address (lower-cased): the identity index makes addresses unique. */
+  userEmail: 'hx.UserEmail',
+  registration: 'hx.Registration',
+  workspace: 'hx.Workspace',
+  group: 'hx.Group',
+} as const;
+
+export const HX_LINKS = {
+  /** workspace → user: the user belongs to the workspace. */
+  workspaceUser: 'hx.workspace-user',
+  /** workspace → user: the user administers the workspace. */
+  workspaceAdmin: 'hx.workspace-admin',
+  /** group → user */
+  groupUser: 'hx.group-user',
+} as const;
+
+export interface HxUser {
+  id: string;
+  email: string;
+  username: string;
+  profile_pic: string;
+  current_workspace_id: string;
+  additional_info: Record<string, unknown>;
+}
+
+export function emailKey(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function toUser(e: StoredEntity): HxUser {
+  const p = e.props;
+  return {
+    id: e.key,
+    email: String(p.email ?? ''),
+    username: String(p.username ?? ''),
+    profile_pic: String(p.profile_pic ?? ''),
+    current_workspace_id: String(p.current_workspace_id ?? ''),
+    additional_info: (p.additional_info as Record<string, unknown> | undefined) ?? {},
+  };
+}
+
+export async function findUser(store: EntityStore, id: string): Promise<StoredEntity | undefined> {
+  return store.get(HX_SCOPE, HX_SETS.user, id);
+}
+
+export async function findUserByEmail(store: EntityStore, email: string): Promise<StoredEntity | undefined> {
+  const index = await store.get(HX_SCOPE, HX_SETS.userEmail, emailKey(email));
+  return index ? findUser(store, String(index.props.user_id)) : undefined;
+}
+
+/** Entities of `set` linked from `fromId` through `link` (e.g. the groups of a workspace's user). */
+export async function linkedFrom(store: EntityStore, set: string, link: string, id: string, direction: 'from' | 'to'): Promise<StoredEntity[]> {
+  const result = await store.query(HX_SCOPE, set, { top: 10_000, skip: 0, count: false, linkedTo: { id, name: link, direction } });
+  return result.entities;
+}
