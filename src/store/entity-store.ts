@@ -357,6 +357,17 @@ export class EntityStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  async hasLink(name: string, fromId: string, toId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('links')
+      .select('seq')
+      .where('name', '=', name)
+      .where('from_id', '=', fromId)
+      .where('to_id', '=', toId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async countLinks(name: string, id: string, direction: 'from' | 'to'): Promise<number> {
     const column = direction === 'from' ? 'from_id' : 'to_id';
     const row = await this.db

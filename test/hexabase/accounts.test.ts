@@ -2,19 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LightMyRequestResponse } from 'fastify';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { call, json } from '../support/http.js';
 import { sleep } from '../support/auth.js';
-
-const API = '/api/v0';
-
-function assertHxError(res: LightMyRequestResponse, status: number, code: string): void {
-  assert.equal(res.statusCode, status, res.body);
-  const body = json(res);
-  assert.equal(body.error_code, code, res.body);
-  assert.equal(typeof body.error, 'string');
-}
+import { API, assertHxError } from '../support/hexabase.js';
 
 /** The confirmation links mailed so far (the default mailer writes to the outbox in the data dir). */
 function mailedLinks(t: TestApp): string[] {

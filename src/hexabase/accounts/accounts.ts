@@ -4,6 +4,7 @@ import { DuplicateKeyError, type EntityStore } from '../../store/entity-store.js
 import type { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, unauthenticated } from '../errors.js';
 import { newId } from '../ids.js';
+import { Workspaces } from '../workspaces/workspaces.js';
 import type { Mailer } from '../mail/mailer.js';
 import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom, toUser } from '../model.js';
 
@@ -114,33 +115,17 @@ export class Accounts {
     await this.deps.store.withTransaction(async (trx) => {
       const current = await trx.get(HX_SCOPE, HX_SETS.registration, registration.key);
       if (!current || current.props.registered) throw new HexabaseError('INVALID_VALUE', 'the registration has been used already');
-      const workspaceId = newId();
-      const groupId = newId();
       try {
         await trx.insert(HX_SCOPE, HX_SETS.userEmail, emailKey(email), { user_id: userId });
       } catch (err) {
         if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', 'the e-mail address is already registered');
         throw err;
       }
-      const user = await trx.insert(HX_SCOPE, HX_SETS.user, userId, {
-        email,
-        username,
-        profile_pic: '',
-        additional_info: additional,
-        current_workspace_id: workspaceId,
-      });
-      const workspace = await trx.insert(HX_SCOPE, HX_SETS.workspace, workspaceId, { name: workspaceName, created_by: userId, created_at: now });
-      const group = await trx.insert(HX_SCOPE, HX_SETS.group, groupId, {
-        w_id: workspaceId,
-        name: workspaceName,
-        display_id: groupId,
-        parent_id: null,
-        index: 0,
-        is_root: true,
-      });
-      await trx.link(HX_SCOPE.cellId, HX_LINKS.workspaceUser, workspace.id, user.id);
-      await trx.link(HX_SCOPE.cellId, HX_LINKS.workspaceAdmin, workspace.id, user.id);
-      await trx.link(HX_SCOPE.cellId, HX_LINKS.groupUser, group.id, user.id);
+      const props = { email, username, profile_pic: '', additional_info: additional, current_workspace_id: '' };
+      const created = await trx.insert(HX_SCOPE, HX_SETS.user, userId, props);
+      // A user always has a current workspace: its first one (README of workspaces/).
+      const { workspace } = await Workspaces.create(trx, created, workspaceName);
+      const user = await trx.update(created, { key: created.key, props: { ...props, current_workspace_id: workspace.key } });
       await new AuthStore(trx.executor).setPassword(user.id, hash, now);
       await trx.update(current, { key: current.key, props: { ...current.props, confirmed: true, registered: true } });
     });

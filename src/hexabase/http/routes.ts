@@ -9,6 +9,7 @@ import { Accounts, type Body } from '../accounts/accounts.js';
 import { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, renderHexabaseError } from '../errors.js';
 import { OutboxMailer, type Mailer } from '../mail/mailer.js';
+import { Workspaces } from '../workspaces/workspaces.js';
 
 export interface HexabaseRoutesOptions {
   config: KuraConfig;
@@ -65,6 +66,18 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   route('GET', '/users/registration/confirm', false, async (req) => accounts.confirmRegistration(query(req).id));
   route('POST', '/users/registration/confirm', false, async (req) => accounts.completeRegistration(jsonBody(req)));
   route('GET', '/userinfo', true, async (req) => accounts.userInfo(session(req).userId));
+
+  const workspaces = new Workspaces(store);
+  const workspaceId = (req: FastifyRequest) => (req.params as { workspaceId: string }).workspaceId;
+  route('GET', '/workspaces', true, async (req) => workspaces.list(session(req).userId));
+  route('POST', '/workspaces', true, async (req) => workspaces.createFor(session(req).userId, jsonBody(req).name));
+  route('POST', '/workspaces/:workspaceId/select', true, async (req) => workspaces.select(session(req).userId, workspaceId(req)));
+  route('GET', '/workspaces/:workspaceId/password-policy', true, async (req) => workspaces.passwordPolicy(session(req).userId, workspaceId(req)));
+  route('GET', '/workspaces/:workspaceId/usages', true, async (req) => workspaces.usage(session(req).userId, workspaceId(req)));
+  // The page's sample says `functionality`, the folder's README `functionalities`: both are served.
+  for (const url of ['/workspaces/:workspaceId/functionality', '/workspaces/:workspaceId/functionalities']) {
+    route('GET', url, true, async (req) => workspaces.functionality(session(req).userId, workspaceId(req)));
+  }
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({

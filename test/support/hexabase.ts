@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
+import type { TestApp } from './backends.js';
+import { call, json } from './http.js';
+
+export const API = '/api/v0';
+
+export function assertHxError(res: LightMyRequestResponse, status: number, code: string): void {
+  assert.equal(res.statusCode, status, res.body);
+  const body = json(res);
+  assert.equal(body.error_code, code, res.body);
+  assert.equal(typeof body.error, 'string');
+}
+
+/** A Hexabase user through the documented sign-up (UserRegistration → RegisterUser); returns its token. */
+export async function signUp(t: TestApp, email: string, username: string, workspace?: string): Promise<string> {
+  const started = await call(t, {
+    method: 'POST',
+    url: `${API}/users/registration`,
+    body: { email, username, registration_domain: 'example.com', hostname: 'app.example.com' },
+    as: 'anonymous',
+  });
+  assert.equal(started.statusCode, 200, started.body);
+  const done = await call(t, {
+    method: 'POST',
+    url: `${API}/users/registration/confirm`,
+    body: { confirmation_id: json(started).confirmation_id, email, password: `${username}-password`, ...(workspace ? { workspace } : {}) },
+    as: 'anonymous',
+  });
+  assert.equal(done.statusCode, 200, done.body);
+  return json(done).token as string;
+}
+
+/** A logged-in request of the Hexabase dialect. */
+export function hx(t: TestApp, token: string, method: string, path: string, body?: unknown): Promise<LightMyRequestResponse> {
+  return call(t, { method, url: `${API}${path}`, as: token, ...(body !== undefined ? { body } : {}) });
+}
