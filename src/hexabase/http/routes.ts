@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KuraConfig } from '../../config.js';
 import type { PasswordHasher } from '../../core/passwords.js';
-import type { EntityStore } from '../../store/entity-store.js';
+import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import type { Database } from '../../store/schema.js';
 import type { Kysely } from 'kysely';
 import { Accounts, type Body } from '../accounts/accounts.js';
@@ -10,6 +10,8 @@ import { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, renderHexabaseError } from '../errors.js';
 import { OutboxMailer, type Mailer } from '../mail/mailer.js';
 import { Workspaces } from '../workspaces/workspaces.js';
+import { Groups } from '../groups/groups.js';
+import { PropertyIndexes } from '../../store/property-indexes.js';
 
 export interface HexabaseRoutesOptions {
   config: KuraConfig;
@@ -41,6 +43,8 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
     lockSeconds: config.auth.lockSeconds,
   });
 
+  // Groups are read by workspace (groups.ts): an index on the property keeps that a lookup.
+  await new PropertyIndexes(store.executor as Kysely<Database>, store.dialect).ensure(['w_id']);
   app.decorateRequest('hxSession', undefined);
   app.setErrorHandler((err, req, reply) => renderHexabaseError(err as Error, req, reply));
 
@@ -78,6 +82,41 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   for (const url of ['/workspaces/:workspaceId/functionality', '/workspaces/:workspaceId/functionalities']) {
     route('GET', url, true, async (req) => workspaces.functionality(session(req).userId, workspaceId(req)));
   }
+
+  const groups = new Groups(store);
+  const params = (req: FastifyRequest) => req.params as Record<string, string> & { groupId: string; workspaceId: string; parentId: string };
+  const fullGroup = (g: StoredEntity) => ({
+    group: {
+      access_key: String(g.props.access_key),
+      created_at: String(g.props.created_at),
+      display_id: String(g.props.display_id),
+      g_id: g.key,
+      id: g.key,
+      index: Number(g.props.index),
+      is_root: g.props.is_root === true,
+      name: String(g.props.name),
+    },
+    groupTree_datastores_res: null,
+  });
+  route('GET', '/groups', true, async (req) => groups.get(session(req).userId, undefined));
+  route('GET', '/groups/:groupId', true, async (req) => groups.get(session(req).userId, params(req).groupId));
+  route('GET', '/grouptree', true, async (req) => groups.tree(session(req).userId));
+  // CreateGroup: the page's path, and the seed table's with the workspace in it.
+  route('POST', '/groups/:parentId', true, async (req) => fullGroup(await groups.create(session(req).userId, undefined, params(req).parentId, jsonBody(req))));
+  route('POST', '/workspaces/:workspaceId/groups/:parentId', true, async (req) =>
+    fullGroup(await groups.create(session(req).userId, params(req).workspaceId, params(req).parentId, jsonBody(req))),
+  );
+  route('POST', '/workspaces/:workspaceId/groups', true, async (req) => {
+    const g = await groups.create(session(req).userId, params(req).workspaceId, undefined, jsonBody(req));
+    const { name, id, g_id, access_key, display_id, created_at } = fullGroup(g).group;
+    return { group: { name, id, g_id, access_key, display_id, created_at } };
+  });
+  route('PUT', '/workspaces/:workspaceId/groups/:groupId', true, async (req) =>
+    groups.update(session(req).userId, params(req).workspaceId, params(req).groupId, jsonBody(req)),
+  );
+  route('PUT', '/groups/:groupId', true, async (req) => groups.update(session(req).userId, undefined, params(req).groupId, jsonBody(req)));
+  // The page shows a body that repeats the path's ids: it is not needed and not read.
+  route('DELETE', '/groups/:groupId', true, async (req) => groups.remove(session(req).userId, params(req).groupId));
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({

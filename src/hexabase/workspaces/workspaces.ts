@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { HexabaseError, unauthenticated } from '../errors.js';
 import { ID_PATTERN, newId } from '../ids.js';
@@ -52,7 +53,10 @@ export class Workspaces {
       parent_id: null,
       index: 0,
       is_root: true,
+      access_key: randomBytes(16).toString('hex'),
+      created_at: new Date().toISOString(),
     });
+    await trx.insert(HX_SCOPE, HX_SETS.groupDisplayId, `${workspaceId}/${groupId}`, { group_id: groupId });
     await trx.link(HX_SCOPE.cellId, HX_LINKS.workspaceUser, workspace.id, creator.id);
     await trx.link(HX_SCOPE.cellId, HX_LINKS.workspaceAdmin, workspace.id, creator.id);
     await trx.link(HX_SCOPE.cellId, HX_LINKS.groupUser, group.id, creator.id);
