@@ -95,7 +95,9 @@ export class Accounts {
 
   /**
    * RegisterUser: creates the user with its password, a workspace (named by `workspace`) with a top
-   * group, makes the user a member and administrator of both, and logs the user in.
+   * group, makes the user a member and administrator of both, and logs the user in. An invited user
+   * (AddUser + UserInvite) exists already, in the workspace that invited it: it only gets its
+   * password and is confirmed.
    */
   async completeRegistration(body: Body): Promise<{ token: string }> {
     const registration = await this.registration(body.confirmation_id);
@@ -110,18 +112,29 @@ export class Accounts {
     const additional = optionalObject(body.additional_info, 'additional_info') ?? (p.additional_info as Body);
     // Hashing is slow: never inside the transaction.
     const hash = await this.deps.passwords.hash(password);
-    const userId = String(p.user_id);
+    const userId = String(p.invited_user_id ?? p.user_id);
     const now = this.now();
     await this.deps.store.withTransaction(async (trx) => {
       const current = await trx.get(HX_SCOPE, HX_SETS.registration, registration.key);
       if (!current || current.props.registered) throw new HexabaseError('INVALID_VALUE', 'the registration has been used already');
+      if (typeof p.invited_user_id === 'string') {
+        const invited = await findUser(trx, p.invited_user_id);
+        if (!invited || invited.props.confirmed === true) throw new HexabaseError('INVALID_VALUE', 'the invitation has been used already');
+        const user = await trx.update(invited, {
+          key: invited.key,
+          props: { ...invited.props, username, additional_info: additional, confirmed: true },
+        });
+        await new AuthStore(trx.executor).setPassword(user.id, hash, now);
+        await trx.update(current, { key: current.key, props: { ...current.props, confirmed: true, registered: true } });
+        return;
+      }
       try {
         await trx.insert(HX_SCOPE, HX_SETS.userEmail, emailKey(email), { user_id: userId });
       } catch (err) {
         if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', 'the e-mail address is already registered');
         throw err;
       }
-      const props = { email, username, profile_pic: '', additional_info: additional, current_workspace_id: '' };
+      const props = { email, username, profile_pic: '', additional_info: additional, current_workspace_id: '', confirmed: true, email_sent: true };
       const created = await trx.insert(HX_SCOPE, HX_SETS.user, userId, props);
       // A user always has a current workspace: its first one (README of workspaces/).
       const { workspace } = await Workspaces.create(trx, created, workspaceName);

@@ -11,6 +11,7 @@ import { HexabaseError, renderHexabaseError } from '../errors.js';
 import { OutboxMailer, type Mailer } from '../mail/mailer.js';
 import { Workspaces } from '../workspaces/workspaces.js';
 import { Groups } from '../groups/groups.js';
+import { Members } from '../groups/members.js';
 import { PropertyIndexes } from '../../store/property-indexes.js';
 
 export interface HexabaseRoutesOptions {
@@ -34,11 +35,12 @@ declare module 'fastify' {
  */
 export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRoutesOptions): Promise<void> {
   const { config, store } = options;
+  const mailer = options.mailer ?? new OutboxMailer(path.join(config.dataDir, 'outbox'));
   const accounts = new Accounts({
     store,
     passwords: options.passwords,
     sessions: new SessionStore(store.executor as Kysely<Database>, config.auth.hexabaseSessionSeconds * 1000),
-    mailer: options.mailer ?? new OutboxMailer(path.join(config.dataDir, 'outbox')),
+    mailer,
     lockCount: config.auth.lockCount,
     lockSeconds: config.auth.lockSeconds,
   });
@@ -117,6 +119,15 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   route('PUT', '/groups/:groupId', true, async (req) => groups.update(session(req).userId, undefined, params(req).groupId, jsonBody(req)));
   // The page shows a body that repeats the path's ids: it is not needed and not read.
   route('DELETE', '/groups/:groupId', true, async (req) => groups.remove(session(req).userId, params(req).groupId));
+
+  const members = new Members(store, groups, mailer);
+  const flag = (value: unknown) => value === 'true' || value === '1';
+  route('POST', '/users', true, async (req) => members.add(session(req).userId, jsonBody(req)));
+  route('DELETE', '/users', true, async (req) => members.remove(session(req).userId, jsonBody(req)));
+  route('POST', '/userinvite', true, async (req) => members.invite(session(req).userId, jsonBody(req)));
+  route('GET', '/groups/:groupId/users', true, async (req) => members.inGroup(session(req).userId, params(req).groupId, flag(query(req).recursive)));
+  route('GET', '/workspaces/:workspaceId/users', true, async (req) => members.byGroup(session(req).userId, params(req).workspaceId, flag(query(req).admin_only)));
+  route('GET', '/users/all/g/:groupId', true, async (req) => members.allBelow(session(req).userId, params(req).groupId));
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({
