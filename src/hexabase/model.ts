@@ -14,6 +14,8 @@ export const HX_SETS = {
   registration: 'hx.Registration',
   workspace: 'hx.Workspace',
   group: 'hx.Group',
+  passwordReset: 'hx.PasswordReset',
+  emailChange: 'hx.EmailChange',
   /** One per `{workspace}/{display_id}` of a group: display ids are unique in a workspace. */
   groupDisplayId: 'hx.GroupDisplayId',
 } as const;

@@ -38,7 +38,12 @@ export class SessionStore {
     await this.db.deleteFrom('hx_sessions').where('token_digest', '=', digest(token)).execute();
   }
 
-  /** Every session of a user (a password change). */
+  /** Every other session of a user (a password change made in this one). */
+  async revokeOthers(userId: string, keep: string): Promise<void> {
+    await this.db.deleteFrom('hx_sessions').where('user_id', '=', userId).where('token_digest', '!=', digest(keep)).execute();
+  }
+
+  /** Every session of a user (a password reset). */
   async revokeAll(userId: string): Promise<void> {
     await this.db.deleteFrom('hx_sessions').where('user_id', '=', userId).execute();
   }

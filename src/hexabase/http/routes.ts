@@ -6,6 +6,7 @@ import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import type { Database } from '../../store/schema.js';
 import type { Kysely } from 'kysely';
 import { Accounts, type Body } from '../accounts/accounts.js';
+import { Credentials } from '../accounts/credentials.js';
 import { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, renderHexabaseError } from '../errors.js';
 import { OutboxMailer, type Mailer } from '../mail/mailer.js';
@@ -36,10 +37,11 @@ declare module 'fastify' {
 export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRoutesOptions): Promise<void> {
   const { config, store } = options;
   const mailer = options.mailer ?? new OutboxMailer(path.join(config.dataDir, 'outbox'));
+  const sessions = new SessionStore(store.executor as Kysely<Database>, config.auth.hexabaseSessionSeconds * 1000);
   const accounts = new Accounts({
     store,
     passwords: options.passwords,
-    sessions: new SessionStore(store.executor as Kysely<Database>, config.auth.hexabaseSessionSeconds * 1000),
+    sessions,
     mailer,
     lockCount: config.auth.lockCount,
     lockSeconds: config.auth.lockSeconds,
@@ -72,6 +74,24 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   route('GET', '/users/registration/confirm', false, async (req) => accounts.confirmRegistration(query(req).id));
   route('POST', '/users/registration/confirm', false, async (req) => accounts.completeRegistration(jsonBody(req)));
   route('GET', '/userinfo', true, async (req) => accounts.userInfo(session(req).userId));
+
+  const credentials = new Credentials({
+    store,
+    passwords: options.passwords,
+    sessions,
+    mailer,
+    defaultOrigin: new URL(config.unitUrl).origin,
+  });
+  route('PUT', '/userinfo', true, async (req) => credentials.updateInfo(session(req).userId, jsonBody(req)));
+  route('PUT', '/users/password', true, async (req) => credentials.setPassword(session(req).userId, session(req).token, jsonBody(req)));
+  route('POST', '/users/password/forgot', false, async (req) => credentials.requestReset(jsonBody(req)));
+  route('PUT', '/users/password/forgot', false, async (req) => credentials.completeReset(jsonBody(req)));
+  route('GET', '/users/password/validate', false, async (req) => credentials.validateReset(query(req).id));
+  route('POST', '/users/email', true, async (req) => credentials.requestEmailChange(session(req).userId, jsonBody(req)));
+  route('GET', '/users/confirmations/:confirmationId', false, async (req) =>
+    credentials.confirmEmailChange((req.params as { confirmationId: string }).confirmationId),
+  );
+  route('POST', '/users/confirmations', true, async (req) => credentials.completeEmailChange(session(req).userId, jsonBody(req)));
 
   const workspaces = new Workspaces(store);
   const workspaceId = (req: FastifyRequest) => (req.params as { workspaceId: string }).workspaceId;
