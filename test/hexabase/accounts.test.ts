@@ -1,22 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { call, json } from '../support/http.js';
 import { sleep } from '../support/auth.js';
-import { API, assertHxError } from '../support/hexabase.js';
+import { API, assertHxError, mails } from '../support/hexabase.js';
 
-/** The confirmation links mailed so far (the default mailer writes to the outbox in the data dir). */
-function mailedLinks(t: TestApp): string[] {
-  const dir = path.join(t.dataDir, 'outbox');
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.eml'))
-    .sort()
-    .map((f) => /https?:\/\/\S+/.exec(fs.readFileSync(path.join(dir, f), 'utf8'))?.[0] ?? '');
-}
+/** The confirmation links mailed so far. */
+const mailedLinks = (t: TestApp) => mails(t).map((m) => /https?:\/\/\S+/.exec(m)?.[0] ?? '');
 
 const register = (t: TestApp, body: unknown) => call(t, { method: 'POST', url: `${API}/users/registration`, body, as: 'anonymous' });
 const complete = (t: TestApp, body: unknown) => call(t, { method: 'POST', url: `${API}/users/registration/confirm`, body, as: 'anonymous' });

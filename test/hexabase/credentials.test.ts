@@ -1,17 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { call, json } from '../support/http.js';
-import { API, assertHxError, hx, signUp } from '../support/hexabase.js';
+import { API, assertHxError, hx, mails, signUp } from '../support/hexabase.js';
 
-/** The newest mail to `to`. */
-function lastMail(t: TestApp, to: string): string {
-  const dir = path.join(t.dataDir, 'outbox');
-  const mails = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-  return mails.filter((m) => m.includes(`To: ${to}`)).pop() ?? '';
-}
+const lastMail = (t: TestApp, to: string) => mails(t, to).pop() ?? '';
 
 const anon = (t: TestApp, method: string, url: string, body?: unknown) => call(t, { method, url: `${API}${url}`, as: 'anonymous', ...(body !== undefined ? { body } : {}) });
 const login = (t: TestApp, email: string, password: string) => anon(t, 'POST', '/login', { email, password });

@@ -1,18 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { call, json } from '../support/http.js';
-import { API, assertHxError, hx, signUp } from '../support/hexabase.js';
+import { API, assertHxError, hx, mails, signUp } from '../support/hexabase.js';
 
 /** The id in the newest mailed link to `to`. */
-function lastLinkId(t: TestApp, to: string): string {
-  const dir = path.join(t.dataDir, 'outbox');
-  const mails = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-  const mine = mails.filter((m) => m.includes(`To: ${to}`));
-  return /\?id=([0-9a-f]{24})/.exec(mine[mine.length - 1] ?? '')?.[1] ?? '';
-}
+const lastLinkId = (t: TestApp, to: string) => /\?id=([0-9a-f]{24})/.exec(mails(t, to).pop() ?? '')?.[1] ?? '';
 
 for (const backend of backends) {
   describe(`Hexabase group users (group-users/) on ${backend.name}`, { skip: backend.skip }, () => {

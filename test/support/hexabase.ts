@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import type { TestApp } from './backends.js';
 import { call, json } from './http.js';
@@ -34,4 +36,12 @@ export async function signUp(t: TestApp, email: string, username: string, worksp
 /** A logged-in request of the Hexabase dialect. */
 export function hx(t: TestApp, token: string, method: string, path: string, body?: unknown): Promise<LightMyRequestResponse> {
   return call(t, { method, url: `${API}${path}`, as: token, ...(body !== undefined ? { body } : {}) });
+}
+
+/** The mails kura wrote to its outbox (the default Mailer), oldest first; only those to `to` if given. */
+export function mails(t: TestApp, to?: string): string[] {
+  const dir = path.join(t.dataDir, 'outbox');
+  if (!fs.existsSync(dir)) return [];
+  const all = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+  return to === undefined ? all : all.filter((m) => m.includes(`To: ${to}\r\n`));
 }

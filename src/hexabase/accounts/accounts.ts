@@ -5,6 +5,7 @@ import type { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, unauthenticated } from '../errors.js';
 import { newId } from '../ids.js';
 import { Workspaces } from '../workspaces/workspaces.js';
+import { optionalText, requireEmail, requirePassword, requireText } from '../validate.js';
 import type { Mailer } from '../mail/mailer.js';
 import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom, toUser } from '../model.js';
 
@@ -12,10 +13,6 @@ import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linke
 const REGISTRATION_TTL_MS = 24 * 3600 * 1000;
 /** After a failed login the account refuses logins this long, so guessing costs real time. */
 const FAILURE_PAUSE_MS = 1000;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 256;
-const NAME_MAX = 255;
 
 export interface AccountsDeps {
   store: EntityStore;
@@ -231,34 +228,9 @@ function invalidLogin(): HexabaseError {
   return new HexabaseError('NO_PRIVILEGES', 'wrong e-mail address or password', 401);
 }
 
-function requireText(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new HexabaseError('INVALID_PARAMS', `${name} is required`);
-  if (value.length > NAME_MAX * 4) throw new HexabaseError('INVALID_VALUE', `${name} is too long`);
-  return value;
-}
-
-function optionalText(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  return requireText(value, name);
-}
-
 function optionalObject(value: unknown, name: string): Body | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) throw new HexabaseError('INVALID_VALUE', `${name} must be an object`);
   if (JSON.stringify(value).length > 64 * 1024) throw new HexabaseError('INVALID_VALUE', `${name} is too large`);
   return value as Body;
-}
-
-function requireEmail(value: unknown): string {
-  const email = requireText(value, 'email').trim();
-  if (email.length > 254 || !EMAIL.test(email)) throw new HexabaseError('INVALID_VALUE', 'email is not an e-mail address');
-  return email;
-}
-
-function requirePassword(value: unknown): string {
-  const password = requireText(value, 'password');
-  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
-    throw new HexabaseError('INVALID_VALUE', `password must have ${PASSWORD_MIN}–${PASSWORD_MAX} characters`);
-  }
-  return password;
 }

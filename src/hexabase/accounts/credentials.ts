@@ -7,14 +7,12 @@ import { ID_PATTERN, newId } from '../ids.js';
 import type { Mailer } from '../mail/mailer.js';
 import { HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail } from '../model.js';
 import { jsonStringEquals } from '../../query/compile.js';
+import { isEmail, requireEmail, requirePassword } from '../validate.js';
 
 type Body = Record<string, unknown>;
 
 const RESET_TTL_MS = 3600 * 1000;
 const EMAIL_CHANGE_TTL_MS = 24 * 3600 * 1000;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 256;
 /** `host` of a reset link: an origin, nothing a mail client could be tricked with. */
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
 const PATH_SEGMENT = /^[A-Za-z0-9._~\/-]{0,200}$/;
@@ -70,7 +68,7 @@ export class Credentials {
   /** ResetPassword: mails a one-time link; says whether the address belongs to a registered user (as the page documents). */
   async requestReset(body: Body): Promise<{ valid_email: boolean }> {
     const email = typeof body.email === 'string' ? body.email.trim() : '';
-    if (!EMAIL.test(email)) throw new HexabaseError('INVALID_PARAMS', 'email is required');
+    if (!isEmail(email)) throw new HexabaseError('INVALID_PARAMS', 'email is required');
     const host = optional(body.host, ORIGIN, 'host') ?? this.deps.defaultOrigin;
     const rootPath = (optional(body.root_path, PATH_SEGMENT, 'root_path') ?? 'reset_password').replace(/^\/+|\/+$/g, '');
     const query = optional(body.query_params, QUERY, 'query_params');
@@ -117,8 +115,7 @@ export class Credentials {
 
   /** UpdateUserEmailRequest: mails a confirmation link to the new address. */
   async requestEmailChange(userId: string, body: Body): Promise<{ error: null }> {
-    const email = typeof body.email === 'string' ? body.email.trim() : '';
-    if (email.length > 254 || !EMAIL.test(email)) throw new HexabaseError('INVALID_VALUE', 'email is not an e-mail address');
+    const email = requireEmail(body.email);
     const landing = optional(body.registration_path, /^https?:\/\/[^\s"<>]{1,500}$/, 'registration_path') ?? `${this.deps.defaultOrigin}/confirm_email`;
     const user = await this.user(userId);
     if (await findUserByEmail(this.deps.store, email)) throw new HexabaseError('INVALID_VALUE', 'the e-mail address is already registered');
@@ -225,12 +222,9 @@ export class Credentials {
 }
 
 function newPassword(value: unknown, confirm: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new HexabaseError('INVALID_PARAMS', 'new_password is required');
-  if (value !== confirm) throw new HexabaseError('INVALID_VALUE', 'confirm_password differs from new_password');
-  if (value.length < PASSWORD_MIN || value.length > PASSWORD_MAX) {
-    throw new HexabaseError('INVALID_VALUE', `password must have ${PASSWORD_MIN}–${PASSWORD_MAX} characters`);
-  }
-  return value;
+  const password = requirePassword(value, 'new_password');
+  if (password !== confirm) throw new HexabaseError('INVALID_VALUE', 'confirm_password differs from new_password');
+  return password;
 }
 
 function optional(value: unknown, pattern: RegExp, name: string): string | undefined {

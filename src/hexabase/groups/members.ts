@@ -5,12 +5,12 @@ import { newId } from '../ids.js';
 import type { Mailer } from '../mail/mailer.js';
 import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom } from '../model.js';
 import type { Groups } from './groups.js';
+import { isEmail, optionalText, requireEmail, requireText } from '../validate.js';
 
 type Body = Record<string, unknown>;
 
 /** Hexabase shows this picture for users without their own (AddUser's sample). */
 const DEFAULT_PICTURE = 'https://storage.googleapis.com/linker/pub/default.png';
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
 const INVITES_MAX = 100;
 
 /**
@@ -31,7 +31,7 @@ export class Members {
     const email = requireEmail(body.email);
     const groupRef = requireText(body.g_id, 'g_id');
     const username = typeof body.username === 'string' && body.username.trim() !== '' ? body.username.trim() : email.split('@')[0]!;
-    const { workspace } = await this.admin(userId, optionalText(body.w_id));
+    const { workspace } = await this.admin(userId, optionalText(body.w_id, 'w_id'));
     return this.store.withTransaction(async (trx) => {
       const group = this.groups.find(await this.groups.groupsOf(workspace.key, trx), groupRef);
       if (!group) throw new HexabaseError('NOT_FOUND', 'no such group');
@@ -68,7 +68,7 @@ export class Members {
   async remove(userId: string, body: Body): Promise<{ error: null }> {
     const groupRef = requireText(body.g_id, 'g_id');
     const memberRef = requireText(body.u_id, 'u_id');
-    const { workspace } = await this.admin(userId, optionalText(body.w_id));
+    const { workspace } = await this.admin(userId, optionalText(body.w_id, 'w_id'));
     await this.store.withTransaction(async (trx) => {
       const groups = await this.groups.groupsOf(workspace.key, trx);
       const group = this.groups.find(groups, groupRef);
@@ -102,11 +102,11 @@ export class Members {
     if (users.length > INVITES_MAX) throw new HexabaseError('INVALID_VALUE', `at most ${INVITES_MAX} users per invitation`);
     const domain = requireText(body.domain, 'domain');
     if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(domain)) throw new HexabaseError('INVALID_VALUE', 'domain is a host name');
-    const path = (optionalText(body.invitation_path) ?? 'confirm_email').replace(/^\/+/, '');
+    const path = (optionalText(body.invitation_path, 'invitation_path') ?? 'confirm_email').replace(/^\/+/, '');
     const results: Array<{ email: string; stats: number }> = [];
     for (const entry of users) {
       const email = typeof entry === 'object' && entry !== null ? (entry as Body).email : undefined;
-      if (typeof email !== 'string' || !EMAIL.test(email)) throw new HexabaseError('INVALID_VALUE', 'every entry of users needs an email');
+      if (!isEmail(email)) throw new HexabaseError('INVALID_VALUE', 'every entry of users needs an email');
     }
     for (const entry of users as Body[]) {
       const email = String(entry.email);
@@ -224,19 +224,4 @@ function profile(u: StoredEntity) {
     u_id: u.key,
     username: String(u.props.username),
   };
-}
-
-function requireText(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new HexabaseError('INVALID_PARAMS', `${name} is required`);
-  return value;
-}
-
-function optionalText(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function requireEmail(value: unknown): string {
-  const email = requireText(value, 'email').trim();
-  if (email.length > 254 || !EMAIL.test(email)) throw new HexabaseError('INVALID_VALUE', 'email is not an e-mail address');
-  return email;
 }

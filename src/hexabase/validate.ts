@@ -1,0 +1,37 @@
+import { HexabaseError } from './errors.js';
+
+/** Checks of request fields shared by the Hexabase endpoints; each refusal names the field. */
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
+const TEXT_MAX = 1024;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 256;
+
+export function isEmail(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 254 && EMAIL.test(value);
+}
+
+export function requireText(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new HexabaseError('INVALID_PARAMS', `${name} is required`);
+  if (value.length > TEXT_MAX) throw new HexabaseError('INVALID_VALUE', `${name} is too long`);
+  return value;
+}
+
+export function optionalText(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return requireText(value, name);
+}
+
+export function requireEmail(value: unknown): string {
+  const email = requireText(value, 'email').trim();
+  if (!isEmail(email)) throw new HexabaseError('INVALID_VALUE', 'email is not an e-mail address');
+  return email;
+}
+
+export function requirePassword(value: unknown, name = 'password'): string {
+  const password = requireText(value, name);
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    throw new HexabaseError('INVALID_VALUE', `${name} must have ${PASSWORD_MIN}–${PASSWORD_MAX} characters`);
+  }
+  return password;
+}
