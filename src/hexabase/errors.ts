@@ -29,6 +29,8 @@ export class HexabaseError extends Error {
     readonly code: HexabaseErrorCode,
     message: string,
     status?: number,
+    /** The body a page documents for this refusal, where it is not the usual one (the roles pages). */
+    readonly body?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'HexabaseError';
@@ -45,6 +47,10 @@ export function renderHexabaseError(err: FastifyError | Error, req: FastifyReque
   let status: number;
   let code: HexabaseErrorCode;
   let message: string;
+  if (err instanceof HexabaseError && err.body) {
+    reply.code(err.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(err.body));
+    return;
+  }
   if (err instanceof HexabaseError) {
     ({ status, code, message } = err);
   } else if (typeof (err as FastifyError).statusCode === 'number' && (err as FastifyError).statusCode! < 500) {

@@ -14,6 +14,10 @@ export const HX_SETS = {
   registration: 'hx.Registration',
   workspace: 'hx.Workspace',
   group: 'hx.Group',
+  application: 'hx.Application',
+  /** One per `{workspace}/{display_id}` of an application. */
+  applicationDisplayId: 'hx.ApplicationDisplayId',
+  role: 'hx.Role',
   passwordReset: 'hx.PasswordReset',
   emailChange: 'hx.EmailChange',
   /** One per `{workspace}/{display_id}` of a group: display ids are unique in a workspace. */
@@ -27,6 +31,10 @@ export const HX_LINKS = {
   workspaceAdmin: 'hx.workspace-admin',
   /** group → user */
   groupUser: 'hx.group-user',
+  /** role → user: a role granted to the user itself (AddRoleToUser). */
+  roleUser: 'hx.role-user',
+  /** role → group: a role its members (and those of the groups below it) hold (AddGroupRoles). */
+  roleGroup: 'hx.role-group',
 } as const;
 
 export interface HxUser {

@@ -35,3 +35,12 @@ export function requirePassword(value: unknown, name = 'password'): string {
   }
   return password;
 }
+
+/** Display ids are typed by people and appear in URLs and CSV files: letters, digits, `_` and `-`. */
+const DISPLAY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function requireDisplayId(value: unknown, name = 'display_id'): string {
+  const text = requireText(value, name);
+  if (!DISPLAY_ID.test(text)) throw new HexabaseError('INVALID_VALUE', `${name} may hold letters, digits, _ and - (at most 64)`);
+  return text;
+}

@@ -45,3 +45,23 @@ export function mails(t: TestApp, to?: string): string[] {
   const all = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
   return to === undefined ? all : all.filter((m) => m.includes(`To: ${to}\r\n`));
 }
+
+/**
+ * A member added by an administrator the documented way (AddUser → UserInvite → RegisterUser);
+ * returns the new member's token.
+ */
+export async function addMember(t: TestApp, adminToken: string, email: string, username: string, groupRef: string): Promise<string> {
+  const added = await hx(t, adminToken, 'POST', '/users', { email, g_id: groupRef, username });
+  assert.equal(added.statusCode, 200, added.body);
+  const invited = await hx(t, adminToken, 'POST', '/userinvite', { users: [{ email }], domain: 'app.example.com' });
+  assert.deepEqual(json(invited), [{ email, stats: 200 }]);
+  const confirmation_id = /\?id=([0-9a-f]{24})/.exec(mails(t, email).pop() ?? '')?.[1];
+  const done = await call(t, {
+    method: 'POST',
+    url: `${API}/users/registration/confirm`,
+    body: { confirmation_id, email, password: `${username}-password` },
+    as: 'anonymous',
+  });
+  assert.equal(done.statusCode, 200, done.body);
+  return json(done).token as string;
+}

@@ -1,6 +1,6 @@
 import type { PasswordHasher } from '../../core/passwords.js';
 import { AuthStore } from '../../store/auth-store.js';
-import { DuplicateKeyError, type EntityStore } from '../../store/entity-store.js';
+import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
 import type { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, unauthenticated } from '../errors.js';
 import { newId } from '../ids.js';
@@ -21,6 +21,8 @@ export interface AccountsDeps {
   mailer: Mailer;
   lockCount: number;
   lockSeconds: number;
+  /** GetUserInfo's `user_roles`: the roles the user holds in a workspace (applications.ts). */
+  rolesOf?: (user: StoredEntity, workspaceKey: string) => Promise<unknown[]>;
   now?: () => number;
 }
 
@@ -206,8 +208,7 @@ export class Accounts {
       profile_pic: user.profile_pic,
       current_workspace_id: user.current_workspace_id,
       is_ws_admin: admins.some((a) => a.id === entity.id),
-      // Roles come with applications (issue 6's application definitions); a user without any has none.
-      user_roles: [] as unknown[],
+      user_roles: workspace && this.deps.rolesOf ? await this.deps.rolesOf(entity, workspace.key) : [],
       user_groups: groups.map((g) => ({ g_id: g.key, group_name: String(g.props.name), group_id: String(g.props.display_id) })),
     };
   }

@@ -4,10 +4,9 @@ import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../st
 import { HexabaseError, unauthenticated } from '../errors.js';
 import { ID_PATTERN, newId } from '../ids.js';
 import { HX_LINKS, HX_SCOPE, HX_SETS, findUser } from '../model.js';
+import { requireDisplayId } from '../validate.js';
 
 const NAME_MAX = 255;
-/** Display ids are typed by people and used in URLs and CSV files: letters, digits, `_` and `-`. */
-const DISPLAY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 type Body = Record<string, unknown>;
 
@@ -145,6 +144,13 @@ export class Groups {
   }
 }
 
+/** A group and every group below it. */
+export function subtree(groups: StoredEntity[], top: StoredEntity): StoredEntity[] {
+  const out = [top];
+  for (let i = 0; i < out.length; i++) for (const g of groups) if (g.props.parent_id === out[i]!.key) out.push(g);
+  return out;
+}
+
 function childrenOf(groups: StoredEntity[], parentKey: string): StoredEntity[] {
   return groups.filter((g) => g.props.parent_id === parentKey).sort((a, b) => Number(a.props.index) - Number(b.props.index));
 }
@@ -170,10 +176,4 @@ function requireName(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new HexabaseError('INVALID_PARAMS', 'name is required');
   if (value.length > NAME_MAX) throw new HexabaseError('INVALID_VALUE', `name has at most ${NAME_MAX} characters`);
   return value.trim();
-}
-
-function requireDisplayId(value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new HexabaseError('INVALID_PARAMS', 'display_id is required');
-  if (!DISPLAY_ID.test(value)) throw new HexabaseError('INVALID_VALUE', 'display_id may hold letters, digits, _ and - (at most 64)');
-  return value;
 }

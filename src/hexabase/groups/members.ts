@@ -4,7 +4,7 @@ import { HexabaseError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Mailer } from '../mail/mailer.js';
 import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom } from '../model.js';
-import type { Groups } from './groups.js';
+import { subtree, type Groups } from './groups.js';
 import { isEmail, optionalText, requireEmail, requireText } from '../validate.js';
 
 type Body = Record<string, unknown>;
@@ -207,12 +207,6 @@ export class Members {
     if (!caller.admin) throw new HexabaseError('NO_PRIVILEGES', 'only workspace administrators manage users');
     return caller;
   }
-}
-
-function subtree(groups: StoredEntity[], top: StoredEntity): StoredEntity[] {
-  const out = [top];
-  for (let i = 0; i < out.length; i++) for (const g of groups) if (g.props.parent_id === out[i]!.key) out.push(g);
-  return out;
 }
 
 function profile(u: StoredEntity) {

@@ -13,6 +13,7 @@ import { OutboxMailer, type Mailer } from '../mail/mailer.js';
 import { Workspaces } from '../workspaces/workspaces.js';
 import { Groups } from '../groups/groups.js';
 import { Members } from '../groups/members.js';
+import { Applications } from '../applications/applications.js';
 import { PropertyIndexes } from '../../store/property-indexes.js';
 
 export interface HexabaseRoutesOptions {
@@ -37,6 +38,8 @@ declare module 'fastify' {
 export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRoutesOptions): Promise<void> {
   const { config, store } = options;
   const mailer = options.mailer ?? new OutboxMailer(path.join(config.dataDir, 'outbox'));
+  const groups = new Groups(store);
+  const applications = new Applications(store, groups);
   const sessions = new SessionStore(store.executor as Kysely<Database>, config.auth.hexabaseSessionSeconds * 1000);
   const accounts = new Accounts({
     store,
@@ -45,10 +48,11 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
     mailer,
     lockCount: config.auth.lockCount,
     lockSeconds: config.auth.lockSeconds,
+    rolesOf: (user, workspaceKey) => applications.userRoles(user, workspaceKey),
   });
 
-  // Groups are read by workspace (groups.ts): an index on the property keeps that a lookup.
-  await new PropertyIndexes(store.executor as Kysely<Database>, store.dialect).ensure(['w_id']);
+  // Groups and applications are read by workspace, roles by application: indexes keep those lookups.
+  await new PropertyIndexes(store.executor as Kysely<Database>, store.dialect).ensure(['w_id', 'p_id']);
   app.decorateRequest('hxSession', undefined);
   app.setErrorHandler((err, req, reply) => renderHexabaseError(err as Error, req, reply));
 
@@ -105,7 +109,7 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
     route('GET', url, true, async (req) => workspaces.functionality(session(req).userId, workspaceId(req)));
   }
 
-  const groups = new Groups(store);
+
   const params = (req: FastifyRequest) => req.params as Record<string, string> & { groupId: string; workspaceId: string; parentId: string };
   const fullGroup = (g: StoredEntity) => ({
     group: {
@@ -148,6 +152,18 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   route('GET', '/groups/:groupId/users', true, async (req) => members.inGroup(session(req).userId, params(req).groupId, flag(query(req).recursive)));
   route('GET', '/workspaces/:workspaceId/users', true, async (req) => members.byGroup(session(req).userId, params(req).workspaceId, flag(query(req).admin_only)));
   route('GET', '/users/all/g/:groupId', true, async (req) => members.allBelow(session(req).userId, params(req).groupId));
+
+  // Applications (kura's definition endpoint) and roles (roles/).
+  const appParams = (req: FastifyRequest) => req.params as { appId: string; roleId: string; workspaceId: string; groupId: string };
+  route('POST', '/applications', true, async (req) => applications.create(session(req).userId, jsonBody(req)));
+  route('GET', '/workspaces/:workspaceId/applications', true, async (req) => applications.list(session(req).userId, appParams(req).workspaceId));
+  route('PUT', '/grouproles/:groupId', true, async (req) => applications.setGroupRoles(session(req).userId, appParams(req).groupId, jsonBody(req), false));
+  route('POST', '/grouproles/:groupId', true, async (req) => applications.setGroupRoles(session(req).userId, appParams(req).groupId, jsonBody(req), true));
+  route('POST', '/applications/:appId/userroles', true, async (req) => applications.setUserRole(session(req).userId, appParams(req).appId, jsonBody(req), true));
+  route('DELETE', '/applications/:appId/userroles', true, async (req) => applications.setUserRole(session(req).userId, appParams(req).appId, jsonBody(req), false));
+  route('GET', '/applications/:appId/roleusers/:roleId', true, async (req) =>
+    applications.roleUsers(session(req).userId, appParams(req).appId, appParams(req).roleId),
+  );
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({

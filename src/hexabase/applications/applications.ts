@@ -1,0 +1,189 @@
+import { jsonStringEquals } from '../../query/compile.js';
+import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
+import { HexabaseError } from '../errors.js';
+import { newId } from '../ids.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS, findUser, linkedFrom } from '../model.js';
+import { subtree, type Groups } from '../groups/groups.js';
+import { optionalText, requireDisplayId, requireText } from '../validate.js';
+
+type Body = Record<string, unknown>;
+
+const ROLES_MAX = 100;
+
+/** The 403 body AddRoleToUser and RemoveRoleFromUser document. */
+const NO_APP_PRIVILEGES = () =>
+  new HexabaseError('NO_PRIVILEGES', 'No privileges to the Application', 403, { code: 999, message: 'No privileges to the Application' });
+
+/**
+ * Applications and their roles (spec: applications/, roles/; the definition endpoint is kura's
+ * own, as issue 6 describes — Hexabase defines applications in its GUI). A user's roles in an
+ * application are the ones granted to it directly and those of its groups and of their ancestors.
+ */
+export class Applications {
+  constructor(
+    private readonly store: EntityStore,
+    private readonly groups: Groups,
+  ) {}
+
+  /**
+   * `POST /api/v0/applications {name, display_id, workspace_id?, roles?}` → `{project_id}`. Any member
+   * may create one where the workspace's `use_create_application` allows it, administrators always.
+   */
+  async create(userId: string, body: Body): Promise<{ project_id: string }> {
+    const name = requireText(body.name, 'name');
+    const displayId = requireDisplayId(body.display_id, 'display_id');
+    const roles = body.roles === undefined ? [] : body.roles;
+    if (!Array.isArray(roles) || roles.length > ROLES_MAX) throw new HexabaseError('INVALID_VALUE', `roles is a list of at most ${ROLES_MAX}`);
+    const roleDefs = roles.map((r, i) => {
+      if (typeof r !== 'object' || r === null) throw new HexabaseError('INVALID_VALUE', `roles[${i}] is an object`);
+      const role = r as Body;
+      return {
+        display_id: requireDisplayId(role.display_id, `roles[${i}].display_id`),
+        name: requireText(role.name, `roles[${i}].name`),
+        type: optionalText(role.type, `roles[${i}].type`) ?? 'general',
+      };
+    });
+    if (new Set(roleDefs.map((r) => r.display_id)).size !== roleDefs.length) throw new HexabaseError('INVALID_VALUE', 'role display ids repeat');
+    const { user, workspace, admin } = await this.groups.caller(userId, optionalText(body.workspace_id, 'workspace_id'));
+    const functions = workspace.props.functions as { app_functions?: { use_create_application?: boolean } } | undefined;
+    if (!admin && functions?.app_functions?.use_create_application === false) {
+      throw new HexabaseError('NO_PRIVILEGES', 'creating applications is not permitted in this workspace');
+    }
+    const id = newId();
+    await this.store.withTransaction(async (trx) => {
+      try {
+        await trx.insert(HX_SCOPE, HX_SETS.applicationDisplayId, `${workspace.key}/${displayId}`, { p_id: id });
+      } catch (err) {
+        if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', `display_id ${displayId} is taken in this workspace`);
+        throw err;
+      }
+      const order = (await this.appsOf(workspace.key, trx)).length;
+      await trx.insert(HX_SCOPE, HX_SETS.application, id, { w_id: workspace.key, name, display_id: displayId, created_by: user.key, display_order: order });
+      for (const role of roleDefs) await trx.insert(HX_SCOPE, HX_SETS.role, newId(), { p_id: id, w_id: workspace.key, ...role });
+    });
+    return { project_id: id };
+  }
+
+  /** GetApplicationsAndDatastores: what the caller may see — everything for administrators. */
+  async list(userId: string, workspaceId: string) {
+    const { user, workspace, admin } = await this.groups.caller(userId, workspaceId);
+    const apps = await this.appsOf(workspace.key);
+    const roles = admin ? [] : await this.effectiveRoles(user, workspace.key);
+    return apps
+      .filter((a) => admin || a.props.created_by === user.key || roles.some((r) => r.props.p_id === a.key))
+      .map((a) => ({ application_id: a.key, name: String(a.props.name), display_id: String(a.props.display_id), datastores: [] as unknown[] }));
+  }
+
+  /** AddGroupRoles (`replace` false) and UpdateGroupRoles (`replace` true). */
+  async setGroupRoles(userId: string, groupRef: string, body: Body, replace: boolean): Promise<Record<string, never>> {
+    const { workspace, admin } = await this.groups.caller(userId);
+    if (!admin) throw new HexabaseError('NO_PRIVILEGES', 'only workspace administrators change group roles');
+    const wanted = body.group_roles;
+    if (!Array.isArray(wanted) || wanted.length > ROLES_MAX) throw new HexabaseError('INVALID_PARAMS', 'group_roles is a list');
+    await this.store.withTransaction(async (trx) => {
+      const group = this.groups.find(await this.groups.groupsOf(workspace.key, trx), groupRef);
+      if (!group) throw new HexabaseError('NOT_FOUND', 'no such group');
+      const roles: StoredEntity[] = [];
+      for (const entry of wanted) {
+        const { app_id, role_id } = (entry ?? {}) as Body;
+        const app = await this.app(workspace.key, requireText(app_id, 'app_id'), trx);
+        roles.push(await this.role(app, requireText(role_id, 'role_id'), trx));
+      }
+      if (replace) for (const old of await linkedFrom(trx, HX_SETS.role, HX_LINKS.roleGroup, group.id, 'to')) await trx.unlink(HX_LINKS.roleGroup, old.id, group.id);
+      for (const role of roles) if (!(await trx.hasLink(HX_LINKS.roleGroup, role.id, group.id))) await trx.link(HX_SCOPE.cellId, HX_LINKS.roleGroup, role.id, group.id);
+    });
+    return {};
+  }
+
+  /** AddRoleToUser / RemoveRoleFromUser: for workspace administrators and the application's creator. */
+  async setUserRole(userId: string, appRef: string, body: Body, grant: boolean): Promise<{ error: null }> {
+    const { user, workspace, admin } = await this.groups.caller(userId);
+    const app = await this.app(workspace.key, appRef);
+    if (!admin && app.props.created_by !== user.key) throw NO_APP_PRIVILEGES();
+    const role = await this.role(app, requireText(body.role_id, 'role_id'));
+    const target = await findUser(this.store, requireText(body.user_id, 'user_id'));
+    if (!target || !(await this.store.hasLink(HX_LINKS.workspaceUser, workspace.id, target.id))) throw new HexabaseError('NOT_FOUND', 'no such user in this workspace');
+    const has = await this.store.hasLink(HX_LINKS.roleUser, role.id, target.id);
+    if (grant && !has) await this.store.link(HX_SCOPE.cellId, HX_LINKS.roleUser, role.id, target.id);
+    if (!grant && !(await this.store.unlink(HX_LINKS.roleUser, role.id, target.id))) throw new HexabaseError('NOT_FOUND', 'the user does not hold that role directly');
+    return { error: null };
+  }
+
+  /** GetRoleUsers: everyone holding the role, directly or through a group (or a group above theirs). */
+  async roleUsers(userId: string, appRef: string, roleRef: string) {
+    const { user, workspace, admin } = await this.groups.caller(userId);
+    const app = await this.app(workspace.key, appRef);
+    if (!admin && app.props.created_by !== user.key && !(await this.effectiveRoles(user, workspace.key)).some((r) => r.props.p_id === app.key)) {
+      throw new HexabaseError('NOT_FOUND', 'no such application');
+    }
+    const role = await this.role(app, roleRef);
+    const holders = new Map<string, StoredEntity>();
+    for (const u of await linkedFrom(this.store, HX_SETS.user, HX_LINKS.roleUser, role.id, 'from')) holders.set(u.id, u);
+    const groups = await this.groups.groupsOf(workspace.key);
+    for (const granted of await linkedFrom(this.store, HX_SETS.group, HX_LINKS.roleGroup, role.id, 'from')) {
+      for (const g of subtree(groups, granted)) for (const u of await linkedFrom(this.store, HX_SETS.user, HX_LINKS.groupUser, g.id, 'from')) holders.set(u.id, u);
+    }
+    return {
+      role_users: [...holders.values()]
+        .sort((a, b) => a.published - b.published)
+        .map((u) => ({ email: String(u.props.email), u_id: u.key, username: String(u.props.username) })),
+    };
+  }
+
+  /** The roles `user` holds in the workspace: its own, its groups' and their ancestors'. */
+  async effectiveRoles(user: StoredEntity, workspaceKey: string): Promise<StoredEntity[]> {
+    const roles = new Map<string, StoredEntity>();
+    for (const r of await linkedFrom(this.store, HX_SETS.role, HX_LINKS.roleUser, user.id, 'to')) if (r.props.w_id === workspaceKey) roles.set(r.id, r);
+    const groups = await this.groups.groupsOf(workspaceKey);
+    const byKey = new Map(groups.map((g) => [g.key, g]));
+    const reached = new Set<string>();
+    for (const g of groups) {
+      if (!(await this.store.hasLink(HX_LINKS.groupUser, g.id, user.id))) continue;
+      for (let at: StoredEntity | undefined = g; at && !reached.has(at.id); at = byKey.get(String(at.props.parent_id))) reached.add(at.id);
+    }
+    for (const groupId of reached) for (const r of await linkedFrom(this.store, HX_SETS.role, HX_LINKS.roleGroup, groupId, 'to')) roles.set(r.id, r);
+    return [...roles.values()];
+  }
+
+  /** GetUserInfo's `user_roles` for the current workspace. */
+  async userRoles(user: StoredEntity, workspaceKey: string) {
+    const apps = new Map((await this.appsOf(workspaceKey)).map((a) => [a.key, a]));
+    return (await this.effectiveRoles(user, workspaceKey)).flatMap((r) => {
+      const app = apps.get(String(r.props.p_id));
+      if (!app) return [];
+      return [{
+        r_id: r.key,
+        role_name: String(r.props.name),
+        role_id: String(r.props.display_id),
+        p_id: app.key,
+        application_id: String(app.props.display_id),
+        application_name: String(app.props.name),
+        application_display_order: Number(app.props.display_order ?? 0),
+      }];
+    });
+  }
+
+  async appsOf(workspaceKey: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
+    const where = jsonStringEquals('props', 'w_id', workspaceKey, store.dialect);
+    const apps = (await store.query(HX_SCOPE, HX_SETS.application, { where, top: 10_000, skip: 0, count: false })).entities;
+    return apps.sort((a, b) => Number(a.props.display_order) - Number(b.props.display_order));
+  }
+
+  /** An application of the workspace by internal or display id. */
+  async app(workspaceKey: string, ref: string, store: EntityStore = this.store): Promise<StoredEntity> {
+    const byId = await store.get(HX_SCOPE, HX_SETS.application, ref);
+    if (byId && byId.props.w_id === workspaceKey) return byId;
+    const index = await store.get(HX_SCOPE, HX_SETS.applicationDisplayId, `${workspaceKey}/${ref}`);
+    const byDisplay = index ? await store.get(HX_SCOPE, HX_SETS.application, String(index.props.p_id)) : undefined;
+    if (!byDisplay) throw new HexabaseError('NOT_FOUND', 'no such application');
+    return byDisplay;
+  }
+
+  private async role(app: StoredEntity, ref: string, store: EntityStore = this.store): Promise<StoredEntity> {
+    const where = jsonStringEquals('props', 'p_id', app.key, store.dialect);
+    const roles = (await store.query(HX_SCOPE, HX_SETS.role, { where, top: 10_000, skip: 0, count: false })).entities;
+    const role = roles.find((r) => r.key === ref) ?? roles.find((r) => r.props.display_id === ref);
+    if (!role) throw new HexabaseError('NOT_FOUND', 'no such role in this application');
+    return role;
+  }
+}
