@@ -18,6 +18,9 @@ export const HX_SETS = {
   /** One per `{workspace}/{display_id}` of an application. */
   applicationDisplayId: 'hx.ApplicationDisplayId',
   role: 'hx.Role',
+  datastore: 'hx.Datastore',
+  /** One per `{application}/{display_id}` of a datastore. */
+  datastoreDisplayId: 'hx.DatastoreDisplayId',
   passwordReset: 'hx.PasswordReset',
   emailChange: 'hx.EmailChange',
   /** One per `{workspace}/{display_id}` of a group: display ids are unique in a workspace. */

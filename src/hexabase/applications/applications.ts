@@ -69,9 +69,73 @@ export class Applications {
     const { user, workspace, admin } = await this.groups.caller(userId, workspaceId);
     const apps = await this.appsOf(workspace.key);
     const roles = admin ? [] : await this.effectiveRoles(user, workspace.key);
-    return apps
-      .filter((a) => admin || a.props.created_by === user.key || roles.some((r) => r.props.p_id === a.key))
-      .map((a) => ({ application_id: a.key, name: String(a.props.name), display_id: String(a.props.display_id), datastores: [] as unknown[] }));
+    const out = [];
+    for (const a of apps) {
+      if (!admin && a.props.created_by !== user.key && !roles.some((r) => r.props.p_id === a.key)) continue;
+      const datastores = (await this.datastoresOf(a.key)).map((d) => ({ datastore_id: d.key, name: String(d.props.name) }));
+      out.push({ application_id: a.key, name: String(a.props.name), display_id: String(a.props.display_id), datastores });
+    }
+    return out;
+  }
+
+  /** `PUT /api/v0/applications/:app-id {name?, display_id?}` */
+  async update(userId: string, appRef: string, body: Body): Promise<null> {
+    const app = await this.editable(userId, appRef);
+    const name = body.name === undefined ? String(app.props.name) : requireText(body.name, 'name');
+    const displayId = body.display_id === undefined ? String(app.props.display_id) : requireDisplayId(body.display_id, 'display_id');
+    await this.store.withTransaction(async (trx) => {
+      const current = (await trx.get(HX_SCOPE, HX_SETS.application, app.key)) ?? app;
+      const workspaceKey = String(current.props.w_id);
+      if (displayId !== current.props.display_id) {
+        const old = await trx.get(HX_SCOPE, HX_SETS.applicationDisplayId, `${workspaceKey}/${String(current.props.display_id)}`);
+        if (old) await trx.delete(old);
+        try {
+          await trx.insert(HX_SCOPE, HX_SETS.applicationDisplayId, `${workspaceKey}/${displayId}`, { p_id: current.key });
+        } catch (err) {
+          if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', `display_id ${displayId} is taken in this workspace`);
+          throw err;
+        }
+      }
+      await trx.update(current, { key: current.key, props: { ...current.props, name, display_id: displayId } });
+    });
+    return null;
+  }
+
+  /** `DELETE /api/v0/applications/:app-id`: an application without datastores, with its roles. */
+  async remove(userId: string, appRef: string): Promise<null> {
+    const app = await this.editable(userId, appRef);
+    await this.store.withTransaction(async (trx) => {
+      if ((await this.datastoresOf(app.key, trx)).length > 0) throw new HexabaseError('INVALID_PARAMS', 'delete the datastores of the application first');
+      for (const role of await this.rolesOf(app, trx)) await trx.delete(role);
+      const reserved = await trx.get(HX_SCOPE, HX_SETS.applicationDisplayId, `${String(app.props.w_id)}/${String(app.props.display_id)}`);
+      if (reserved) await trx.delete(reserved);
+      await trx.delete(app);
+    });
+    return null;
+  }
+
+  /** An application the caller may define: as workspace administrator or as its creator. */
+  async editable(userId: string, appRef: string): Promise<StoredEntity> {
+    const { user, workspace, admin } = await this.groups.caller(userId);
+    const app = await this.app(workspace.key, appRef);
+    if (!admin && app.props.created_by !== user.key) throw new HexabaseError('NO_PRIVILEGES', 'only workspace administrators and its creator define an application');
+    return app;
+  }
+
+  /** An application the caller may see (else NOT_FOUND: it is not there for the caller). */
+  async visible(userId: string, appRef: string): Promise<StoredEntity> {
+    const { user, workspace, admin } = await this.groups.caller(userId);
+    const app = await this.app(workspace.key, appRef);
+    if (!admin && app.props.created_by !== user.key && !(await this.effectiveRoles(user, workspace.key)).some((r) => r.props.p_id === app.key)) {
+      throw new HexabaseError('NOT_FOUND', 'no such application');
+    }
+    return app;
+  }
+
+  async datastoresOf(appKey: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
+    const where = jsonStringEquals('props', 'p_id', appKey, store.dialect);
+    const found = (await store.query(HX_SCOPE, HX_SETS.datastore, { where, top: 10_000, skip: 0, count: false })).entities;
+    return found.sort((a, b) => a.published - b.published);
   }
 
   /** AddGroupRoles (`replace` false) and UpdateGroupRoles (`replace` true). */
@@ -111,11 +175,8 @@ export class Applications {
 
   /** GetRoleUsers: everyone holding the role, directly or through a group (or a group above theirs). */
   async roleUsers(userId: string, appRef: string, roleRef: string) {
-    const { user, workspace, admin } = await this.groups.caller(userId);
-    const app = await this.app(workspace.key, appRef);
-    if (!admin && app.props.created_by !== user.key && !(await this.effectiveRoles(user, workspace.key)).some((r) => r.props.p_id === app.key)) {
-      throw new HexabaseError('NOT_FOUND', 'no such application');
-    }
+    const app = await this.visible(userId, appRef);
+    const workspace = { key: String(app.props.w_id) };
     const role = await this.role(app, roleRef);
     const holders = new Map<string, StoredEntity>();
     for (const u of await linkedFrom(this.store, HX_SETS.user, HX_LINKS.roleUser, role.id, 'from')) holders.set(u.id, u);
@@ -179,9 +240,13 @@ export class Applications {
     return byDisplay;
   }
 
-  private async role(app: StoredEntity, ref: string, store: EntityStore = this.store): Promise<StoredEntity> {
+  private async rolesOf(app: StoredEntity, store: EntityStore = this.store): Promise<StoredEntity[]> {
     const where = jsonStringEquals('props', 'p_id', app.key, store.dialect);
-    const roles = (await store.query(HX_SCOPE, HX_SETS.role, { where, top: 10_000, skip: 0, count: false })).entities;
+    return (await store.query(HX_SCOPE, HX_SETS.role, { where, top: 10_000, skip: 0, count: false })).entities;
+  }
+
+  private async role(app: StoredEntity, ref: string, store: EntityStore = this.store): Promise<StoredEntity> {
+    const roles = await this.rolesOf(app, store);
     const role = roles.find((r) => r.key === ref) ?? roles.find((r) => r.props.display_id === ref);
     if (!role) throw new HexabaseError('NOT_FOUND', 'no such role in this application');
     return role;

@@ -14,6 +14,7 @@ import { Workspaces } from '../workspaces/workspaces.js';
 import { Groups } from '../groups/groups.js';
 import { Members } from '../groups/members.js';
 import { Applications } from '../applications/applications.js';
+import { Datastores } from '../applications/datastores.js';
 import { PropertyIndexes } from '../../store/property-indexes.js';
 
 export interface HexabaseRoutesOptions {
@@ -163,6 +164,21 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   route('DELETE', '/applications/:appId/userroles', true, async (req) => applications.setUserRole(session(req).userId, appParams(req).appId, jsonBody(req), false));
   route('GET', '/applications/:appId/roleusers/:roleId', true, async (req) =>
     applications.roleUsers(session(req).userId, appParams(req).appId, appParams(req).roleId),
+  );
+  route('PUT', '/applications/:appId', true, async (req) => applications.update(session(req).userId, appParams(req).appId, jsonBody(req)));
+  route('DELETE', '/applications/:appId', true, async (req) => applications.remove(session(req).userId, appParams(req).appId));
+
+  const datastores = new Datastores(store, applications);
+  const dsParams = (req: FastifyRequest) => req.params as { appId: string; datastoreId: string };
+  route('POST', '/applications/:appId/datastores', true, async (req) => datastores.create(session(req).userId, dsParams(req).appId, jsonBody(req)));
+  route('PUT', '/applications/:appId/datastores/:datastoreId', true, async (req) =>
+    datastores.update(session(req).userId, dsParams(req).appId, dsParams(req).datastoreId, jsonBody(req)),
+  );
+  route('DELETE', '/applications/:appId/datastores/:datastoreId', true, async (req) =>
+    datastores.remove(session(req).userId, dsParams(req).appId, dsParams(req).datastoreId),
+  );
+  route('GET', '/applications/:appId/datastores/:datastoreId/fields', true, async (req) =>
+    datastores.fields(session(req).userId, dsParams(req).appId, dsParams(req).datastoreId),
   );
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
