@@ -3,7 +3,7 @@ import type { StoredEntity } from '../store/entity-store.js';
 import type { EntitySetDescriptor, NavigationDef } from './descriptor.js';
 import { formatEtag } from './etag.js';
 import { formatKeyPredicate, keyValuesOf } from './key.js';
-import { escapeAttr, escapeText, isXmlLocalName } from './xml-escape.js';
+import { escapeAttr, escapeText, isXmlLocalName } from '../core/xml-escape.js';
 
 /**
  * OData V2 Atom payloads (the `application/atom+xml` twin of json-writer.ts): feeds and entries

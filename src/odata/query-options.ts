@@ -18,8 +18,6 @@ export interface ListOptions {
   expand: NavigationDef[];
 }
 
-// The service refuses any other $format before this runs (format.ts); this guards direct callers.
-const FORMATS = new Set(['json', 'atom']);
 
 /**
  * Maps OData property paths to storage: server columns for `__published`/`__updated`, the
@@ -56,8 +54,6 @@ export function parseListOptions(
   set: EntitySetDescriptor,
   dialect: Dialect,
 ): ListOptions {
-  const format = query.$format;
-  if (format !== undefined && !FORMATS.has(format)) throw new PersoniumError('PR400-OD-0005', [format]);
   const resolver = resolverFor(set);
   const options: ListOptions = {
     orderBy: [],

@@ -2,7 +2,8 @@ import type { DavNode } from '../../store/dav-store.js';
 import type { StoredBoxAcl } from '../auth/policy.js';
 import type { DeadProperties } from './properties.js';
 import { DAV_NS, PERSONIUM_NS } from './xml-tree.js';
-import { escapeAttr, escapeText, serializeElement } from './xml-writer.js';
+import { escapeAttr, escapeText } from '../../core/xml-escape.js';
+import { serializeElement } from './xml-writer.js';
 
 /** One resource of a PROPFIND answer. */
 export interface PropfindEntry {

@@ -1,3 +1,4 @@
+import { escapeAttr, escapeText } from '../../core/xml-escape.js';
 import type { XmlElement } from './xml-tree.js';
 
 /**
@@ -5,13 +6,6 @@ import type { XmlElement } from './xml-tree.js';
  * escaping, namespaces declared where an element first needs them. xmlbuilder2 builds a DOM per
  * document, which cost more than the rest of the request together.
  */
-export function escapeText(s: string): string {
-  return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
-}
-
-export function escapeAttr(s: string): string {
-  return s.replace(/[&<>"\r\n\t]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** Serialises a stored element; `scope` maps prefixes already declared by ancestors to their namespaces. */
 export function serializeElement(el: XmlElement, scope: ReadonlyMap<string, string> = new Map(), withChildren = true): string {

@@ -1,4 +1,4 @@
-import { escapeAttr } from '../dav/xml-writer.js';
+import { escapeAttr } from '../../core/xml-escape.js';
 import type { PropertyModel, SchemaModel } from './schema-model.js';
 import { isSimpleType } from './schema-sets.js';
 

@@ -1,6 +1,7 @@
 /**
- * Escaping for the OData XML writers. Every value and name that reaches an XML document passes
- * through here, so a stored value can never open an element or end an attribute.
+ * Escaping for every XML kura writes (WebDAV multistatus, EDMX, Atom). Every value and name that
+ * reaches an XML document passes through here, so a stored value can never open an element or end
+ * an attribute.
  */
 
 /**
