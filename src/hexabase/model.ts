@@ -1,4 +1,7 @@
-import type { EntityStore, Scope, StoredEntity } from '../store/entity-store.js';
+import { jsonStringEquals } from '../query/compile.js';
+import { DuplicateKeyError, type EntityStore, type Scope, type StoredEntity } from '../store/entity-store.js';
+import { HexabaseError, unauthenticated } from './errors.js';
+import { ID_PATTERN } from './ids.js';
 
 /**
  * Where the Hexabase dialect keeps its objects in the shared entity store (ARCHITECTURE.md idea 2):
@@ -78,4 +81,39 @@ export async function findUserByEmail(store: EntityStore, email: string): Promis
 export async function linkedFrom(store: EntityStore, set: string, link: string, id: string, direction: 'from' | 'to'): Promise<StoredEntity[]> {
   const result = await store.query(HX_SCOPE, set, { top: 10_000, skip: 0, count: false, linkedTo: { id, name: link, direction } });
   return result.entities;
+}
+
+/**
+ * Inserts an entity whose key must be unique (an e-mail address, a display id in its scope); the
+ * identity index refuses a taken key atomically, answered as INVALID_VALUE with `taken`.
+ */
+export async function reserve(store: EntityStore, set: string, key: string, props: Record<string, unknown>, taken: string): Promise<StoredEntity> {
+  try {
+    return await store.insert(HX_SCOPE, set, key, props);
+  } catch (err) {
+    if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', taken);
+    throw err;
+  }
+}
+
+/** The entities of `set` whose string property `name` is `value` (w_id and p_id are indexed, see http/routes.ts). */
+export async function entitiesWhere(store: EntityStore, set: string, name: string, value: string): Promise<StoredEntity[]> {
+  const where = jsonStringEquals('props', name, value, store.dialect);
+  return (await store.query(HX_SCOPE, set, { where, top: 100_000, skip: 0, count: false })).entities;
+}
+
+/** The user a session belongs to; gone meanwhile means the session is worth nothing. */
+export async function requireUser(store: EntityStore, userId: string): Promise<StoredEntity> {
+  const user = await findUser(store, userId);
+  if (!user) throw unauthenticated();
+  return user;
+}
+
+/** The workspace `workspaceId` if `user` belongs to it; NOT_FOUND otherwise, whether it exists or not. */
+export async function memberWorkspace(store: EntityStore, user: StoredEntity, workspaceId: string): Promise<StoredEntity> {
+  const workspace = ID_PATTERN.test(workspaceId) ? await store.get(HX_SCOPE, HX_SETS.workspace, workspaceId) : undefined;
+  if (!workspace || !(await store.hasLink(HX_LINKS.workspaceUser, workspace.id, user.id))) {
+    throw new HexabaseError('NOT_FOUND', 'no such workspace');
+  }
+  return workspace;
 }

@@ -2,6 +2,9 @@ import { HexabaseError } from './errors.js';
 
 /** Checks of request fields shared by the Hexabase endpoints; each refusal names the field. */
 
+/** A JSON request body, parsed, not yet checked. */
+export type Body = Record<string, unknown>;
+
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
 const TEXT_MAX = 1024;
 export const PASSWORD_MIN = 8;

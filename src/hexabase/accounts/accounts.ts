@@ -1,13 +1,13 @@
 import type { PasswordHasher } from '../../core/passwords.js';
 import { AuthStore } from '../../store/auth-store.js';
-import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
+import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import type { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, unauthenticated } from '../errors.js';
 import { newId } from '../ids.js';
 import { Workspaces } from '../workspaces/workspaces.js';
-import { optionalText, requireEmail, requirePassword, requireText } from '../validate.js';
+import { type Body, optionalText, requireEmail, requirePassword, requireText } from '../validate.js';
 import type { Mailer } from '../mail/mailer.js';
-import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom, toUser } from '../model.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom, requireUser, reserve, toUser } from '../model.js';
 
 /** How long a registration link stays valid (the spec's `isElapsed` says when it no longer is). */
 const REGISTRATION_TTL_MS = 24 * 3600 * 1000;
@@ -27,7 +27,6 @@ export interface AccountsDeps {
 }
 
 /** Input already parsed from JSON: a record of unknown values. */
-export type Body = Record<string, unknown>;
 
 /**
  * Accounts of the Hexabase dialect (spec: login/, user-registration/, userinfo/): sign-up by
@@ -127,12 +126,7 @@ export class Accounts {
         await trx.update(current, { key: current.key, props: { ...current.props, confirmed: true, registered: true } });
         return;
       }
-      try {
-        await trx.insert(HX_SCOPE, HX_SETS.userEmail, emailKey(email), { user_id: userId });
-      } catch (err) {
-        if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', 'the e-mail address is already registered');
-        throw err;
-      }
+      await reserve(trx, HX_SETS.userEmail, emailKey(email), { user_id: userId }, 'the e-mail address is already registered');
       const props = { email, username, profile_pic: '', additional_info: additional, current_workspace_id: '', confirmed: true, email_sent: true };
       const created = await trx.insert(HX_SCOPE, HX_SETS.user, userId, props);
       // A user always has a current workspace: its first one (README of workspaces/).
@@ -192,8 +186,7 @@ export class Accounts {
 
   /** GetUserInfo: the user, its current workspace's groups and whether it administers that workspace. */
   async userInfo(userId: string) {
-    const entity = await findUser(this.deps.store, userId);
-    if (!entity) throw unauthenticated();
+    const entity = await requireUser(this.deps.store, userId);
     const user = toUser(entity);
     const store = this.deps.store;
     const workspace = user.current_workspace_id ? await store.get(HX_SCOPE, HX_SETS.workspace, user.current_workspace_id) : undefined;

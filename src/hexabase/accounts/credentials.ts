@@ -1,15 +1,13 @@
 import type { PasswordHasher } from '../../core/passwords.js';
 import { AuthStore } from '../../store/auth-store.js';
-import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
+import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import type { SessionStore } from '../auth/sessions.js';
-import { HexabaseError, unauthenticated } from '../errors.js';
+import { HexabaseError } from '../errors.js';
 import { ID_PATTERN, newId } from '../ids.js';
 import type { Mailer } from '../mail/mailer.js';
-import { HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail } from '../model.js';
-import { jsonStringEquals } from '../../query/compile.js';
-import { isEmail, requireEmail, requirePassword } from '../validate.js';
+import { HX_SCOPE, HX_SETS, emailKey, entitiesWhere, findUserByEmail, requireUser, reserve } from '../model.js';
+import { type Body, isEmail, requireEmail, requirePassword } from '../validate.js';
 
-type Body = Record<string, unknown>;
 
 const RESET_TTL_MS = 3600 * 1000;
 const EMAIL_CHANGE_TTL_MS = 24 * 3600 * 1000;
@@ -178,12 +176,7 @@ export class Credentials {
       if (!current || current.props.used) throw new HexabaseError('INVALID_VALUE', 'the confirmation has been used already');
       const user = await this.user(userId, trx);
       const next = String(current.props.tmp_email);
-      try {
-        await trx.insert(HX_SCOPE, HX_SETS.userEmail, emailKey(next), { user_id: user.key });
-      } catch (err) {
-        if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', 'the e-mail address is already registered');
-        throw err;
-      }
+      await reserve(trx, HX_SETS.userEmail, emailKey(next), { user_id: user.key }, 'the e-mail address is already registered');
       const old = await trx.get(HX_SCOPE, HX_SETS.userEmail, emailKey(String(user.props.email)));
       if (old) await trx.delete(old);
       await trx.update(user, { key: user.key, props: { ...user.props, email: next } });
@@ -193,15 +186,11 @@ export class Credentials {
   }
 
   private async topGroup(workspaceId: string): Promise<StoredEntity | undefined> {
-    const where = jsonStringEquals('props', 'w_id', workspaceId, this.deps.store.dialect);
-    const groups = await this.deps.store.query(HX_SCOPE, HX_SETS.group, { where, top: 100_000, skip: 0, count: false });
-    return groups.entities.find((g) => g.props.is_root === true);
+    return (await entitiesWhere(this.deps.store, HX_SETS.group, 'w_id', workspaceId)).find((g) => g.props.is_root === true);
   }
 
-  private async user(userId: string, store: EntityStore = this.deps.store): Promise<StoredEntity> {
-    const user = await findUser(store, userId);
-    if (!user) throw unauthenticated();
-    return user;
+  private user(userId: string, store: EntityStore = this.deps.store): Promise<StoredEntity> {
+    return requireUser(store, userId);
   }
 
   private async reset(id: unknown): Promise<StoredEntity> {

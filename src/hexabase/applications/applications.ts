@@ -1,12 +1,10 @@
-import { jsonStringEquals } from '../../query/compile.js';
-import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
+import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { HexabaseError } from '../errors.js';
 import { newId } from '../ids.js';
-import { HX_LINKS, HX_SCOPE, HX_SETS, findUser, linkedFrom } from '../model.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS, entitiesWhere, findUser, linkedFrom, reserve } from '../model.js';
 import { subtree, type Groups } from '../groups/groups.js';
-import { optionalText, requireDisplayId, requireText } from '../validate.js';
+import { type Body, optionalText, requireDisplayId, requireText } from '../validate.js';
 
-type Body = Record<string, unknown>;
 
 const ROLES_MAX = 100;
 
@@ -51,12 +49,7 @@ export class Applications {
     }
     const id = newId();
     await this.store.withTransaction(async (trx) => {
-      try {
-        await trx.insert(HX_SCOPE, HX_SETS.applicationDisplayId, `${workspace.key}/${displayId}`, { p_id: id });
-      } catch (err) {
-        if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', `display_id ${displayId} is taken in this workspace`);
-        throw err;
-      }
+      await reserve(trx, HX_SETS.applicationDisplayId, `${workspace.key}/${displayId}`, { p_id: id }, `display_id ${displayId} is taken in this workspace`);
       const order = (await this.appsOf(workspace.key, trx)).length;
       await trx.insert(HX_SCOPE, HX_SETS.application, id, { w_id: workspace.key, name, display_id: displayId, created_by: user.key, display_order: order });
       for (const role of roleDefs) await trx.insert(HX_SCOPE, HX_SETS.role, newId(), { p_id: id, w_id: workspace.key, ...role });
@@ -89,12 +82,7 @@ export class Applications {
       if (displayId !== current.props.display_id) {
         const old = await trx.get(HX_SCOPE, HX_SETS.applicationDisplayId, `${workspaceKey}/${String(current.props.display_id)}`);
         if (old) await trx.delete(old);
-        try {
-          await trx.insert(HX_SCOPE, HX_SETS.applicationDisplayId, `${workspaceKey}/${displayId}`, { p_id: current.key });
-        } catch (err) {
-          if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', `display_id ${displayId} is taken in this workspace`);
-          throw err;
-        }
+        await reserve(trx, HX_SETS.applicationDisplayId, `${workspaceKey}/${displayId}`, { p_id: current.key }, `display_id ${displayId} is taken in this workspace`);
       }
       await trx.update(current, { key: current.key, props: { ...current.props, name, display_id: displayId } });
     });
@@ -133,8 +121,7 @@ export class Applications {
   }
 
   async datastoresOf(appKey: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
-    const where = jsonStringEquals('props', 'p_id', appKey, store.dialect);
-    const found = (await store.query(HX_SCOPE, HX_SETS.datastore, { where, top: 10_000, skip: 0, count: false })).entities;
+    const found = await entitiesWhere(store, HX_SETS.datastore, 'p_id', appKey);
     return found.sort((a, b) => a.published - b.published);
   }
 
@@ -198,8 +185,8 @@ export class Applications {
     const groups = await this.groups.groupsOf(workspaceKey);
     const byKey = new Map(groups.map((g) => [g.key, g]));
     const reached = new Set<string>();
-    for (const g of groups) {
-      if (!(await this.store.hasLink(HX_LINKS.groupUser, g.id, user.id))) continue;
+    const own = (await linkedFrom(this.store, HX_SETS.group, HX_LINKS.groupUser, user.id, 'to')).filter((g) => g.props.w_id === workspaceKey);
+    for (const g of own) {
       for (let at: StoredEntity | undefined = g; at && !reached.has(at.id); at = byKey.get(String(at.props.parent_id))) reached.add(at.id);
     }
     for (const groupId of reached) for (const r of await linkedFrom(this.store, HX_SETS.role, HX_LINKS.roleGroup, groupId, 'to')) roles.set(r.id, r);
@@ -225,8 +212,7 @@ export class Applications {
   }
 
   async appsOf(workspaceKey: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
-    const where = jsonStringEquals('props', 'w_id', workspaceKey, store.dialect);
-    const apps = (await store.query(HX_SCOPE, HX_SETS.application, { where, top: 10_000, skip: 0, count: false })).entities;
+    const apps = await entitiesWhere(store, HX_SETS.application, 'w_id', workspaceKey);
     return apps.sort((a, b) => Number(a.props.display_order) - Number(b.props.display_order));
   }
 
@@ -240,9 +226,8 @@ export class Applications {
     return byDisplay;
   }
 
-  private async rolesOf(app: StoredEntity, store: EntityStore = this.store): Promise<StoredEntity[]> {
-    const where = jsonStringEquals('props', 'p_id', app.key, store.dialect);
-    return (await store.query(HX_SCOPE, HX_SETS.role, { where, top: 10_000, skip: 0, count: false })).entities;
+  private rolesOf(app: StoredEntity, store: EntityStore = this.store): Promise<StoredEntity[]> {
+    return entitiesWhere(store, HX_SETS.role, 'p_id', app.key);
   }
 
   private async role(app: StoredEntity, ref: string, store: EntityStore = this.store): Promise<StoredEntity> {

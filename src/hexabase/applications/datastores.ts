@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
+import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
 import { HexabaseError } from '../errors.js';
 import { newId } from '../ids.js';
-import { HX_SCOPE, HX_SETS } from '../model.js';
-import { optionalText, requireDisplayId, requireText } from '../validate.js';
+import { HX_SCOPE, HX_SETS, reserve } from '../model.js';
+import { type Body, optionalText, requireDisplayId, requireText } from '../validate.js';
 import type { Applications } from './applications.js';
 
-type Body = Record<string, unknown>;
 
 export const DATA_TYPES = ['text', 'textarea', 'number', 'date', 'datetime', 'select', 'radio', 'checkbox', 'status', 'autonum', 'file', 'users', 'dslookup'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
@@ -83,7 +82,7 @@ export class Datastores {
     await this.store.withTransaction(async (trx) => {
       const siblings = await this.datastoresOf(app.key, trx);
       const def = readDefinition(body, undefined, siblings);
-      await reserve(trx, app.key, displayId, id);
+      await reserveDisplayId(trx, app.key, displayId, id);
       await trx.insert(HX_SCOPE, HX_SETS.datastore, id, { p_id: app.key, w_id: app.props.w_id, name, display_id: displayId, ...def });
     });
     return { datastore_id: id };
@@ -102,7 +101,7 @@ export class Datastores {
       if (displayId !== current.props.display_id) {
         const old = await trx.get(HX_SCOPE, HX_SETS.datastoreDisplayId, `${app.key}/${String(current.props.display_id)}`);
         if (old) await trx.delete(old);
-        await reserve(trx, app.key, displayId, current.key);
+        await reserveDisplayId(trx, app.key, displayId, current.key);
       }
       await trx.update(current, { key: current.key, props: { ...current.props, name, display_id: displayId, ...def } });
     });
@@ -167,13 +166,8 @@ function find(datastores: StoredEntity[], ref: string): StoredEntity | undefined
   return datastores.find((d) => d.key === ref) ?? datastores.find((d) => d.props.display_id === ref);
 }
 
-async function reserve(trx: EntityStore, appKey: string, displayId: string, id: string): Promise<void> {
-  try {
-    await trx.insert(HX_SCOPE, HX_SETS.datastoreDisplayId, `${appKey}/${displayId}`, { d_id: id });
-  } catch (err) {
-    if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', `display_id ${displayId} is taken in this application`);
-    throw err;
-  }
+async function reserveDisplayId(trx: EntityStore, appKey: string, displayId: string, id: string): Promise<void> {
+  await reserve(trx, HX_SETS.datastoreDisplayId, `${appKey}/${displayId}`, { d_id: id }, `display_id ${displayId} is taken in this application`);
 }
 
 function list(value: unknown, name: string, max: number): Body[] {

@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { jsonStringEquals } from '../../query/compile.js';
-import { DuplicateKeyError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
-import { HexabaseError, unauthenticated } from '../errors.js';
-import { ID_PATTERN, newId } from '../ids.js';
-import { HX_LINKS, HX_SCOPE, HX_SETS, findUser } from '../model.js';
-import { requireDisplayId } from '../validate.js';
+import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
+import { HexabaseError } from '../errors.js';
+import { newId } from '../ids.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS, entitiesWhere, memberWorkspace, requireUser, reserve } from '../model.js';
+import { type Body, requireDisplayId } from '../validate.js';
 
 const NAME_MAX = 255;
 
-type Body = Record<string, unknown>;
 
 interface Caller {
   user: StoredEntity;
@@ -114,9 +112,8 @@ export class Groups {
   }
 
   /** The groups of a workspace (a few hundred at most): read whole, as the tree needs them. */
-  async groupsOf(workspaceId: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
-    const where = jsonStringEquals('props', 'w_id', workspaceId, store.dialect);
-    return (await store.query(HX_SCOPE, HX_SETS.group, { where, top: 100_000, skip: 0, count: false })).entities;
+  groupsOf(workspaceId: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
+    return entitiesWhere(store, HX_SETS.group, 'w_id', workspaceId);
   }
 
   /** By internal id first, then by display id (the spec accepts both where it says so). */
@@ -126,13 +123,8 @@ export class Groups {
 
   /** The caller, its current workspace (or `workspaceRef`, which it must belong to) and whether it administers it. */
   async caller(userId: string, workspaceRef?: string): Promise<Caller> {
-    const user = await findUser(this.store, userId);
-    if (!user) throw unauthenticated();
-    const id = workspaceRef ?? String(user.props.current_workspace_id ?? '');
-    const workspace = ID_PATTERN.test(id) ? await this.store.get(HX_SCOPE, HX_SETS.workspace, id) : undefined;
-    if (!workspace || !(await this.store.hasLink(HX_LINKS.workspaceUser, workspace.id, user.id))) {
-      throw new HexabaseError('NOT_FOUND', 'no such workspace');
-    }
+    const user = await requireUser(this.store, userId);
+    const workspace = await memberWorkspace(this.store, user, workspaceRef ?? String(user.props.current_workspace_id ?? ''));
     return { user, workspace, admin: await this.store.hasLink(HX_LINKS.workspaceAdmin, workspace.id, user.id) };
   }
 
@@ -164,12 +156,7 @@ function displayIdKey(workspaceId: string, displayId: string): string {
 }
 
 async function reserveDisplayId(trx: EntityStore, workspaceId: string, displayId: string, groupId: string): Promise<void> {
-  try {
-    await trx.insert(HX_SCOPE, HX_SETS.groupDisplayId, displayIdKey(workspaceId, displayId), { group_id: groupId });
-  } catch (err) {
-    if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', `display_id ${displayId} is taken in this workspace`);
-    throw err;
-  }
+  await reserve(trx, HX_SETS.groupDisplayId, displayIdKey(workspaceId, displayId), { group_id: groupId }, `display_id ${displayId} is taken in this workspace`);
 }
 
 function requireName(value: unknown): string {

@@ -1,13 +1,11 @@
 import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
-import { DuplicateKeyError } from '../../store/entity-store.js';
 import { HexabaseError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Mailer } from '../mail/mailer.js';
-import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom } from '../model.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS, emailKey, findUser, findUserByEmail, linkedFrom, reserve } from '../model.js';
 import { subtree, type Groups } from './groups.js';
-import { isEmail, optionalText, requireEmail, requireText } from '../validate.js';
+import { type Body, isEmail, optionalText, requireEmail, requireText } from '../validate.js';
 
-type Body = Record<string, unknown>;
 
 /** Hexabase shows this picture for users without their own (AddUser's sample). */
 const DEFAULT_PICTURE = 'https://storage.googleapis.com/linker/pub/default.png';
@@ -39,12 +37,7 @@ export class Members {
       const exists = user !== undefined;
       if (!user) {
         const id = newId();
-        try {
-          await trx.insert(HX_SCOPE, HX_SETS.userEmail, emailKey(email), { user_id: id });
-        } catch (err) {
-          if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', 'the e-mail address was registered meanwhile');
-          throw err;
-        }
+        await reserve(trx, HX_SETS.userEmail, emailKey(email), { user_id: id }, 'the e-mail address was registered meanwhile');
         user = await trx.insert(HX_SCOPE, HX_SETS.user, id, {
           email,
           username,
@@ -76,8 +69,8 @@ export class Members {
       if (!group || !member || !(await trx.unlink(HX_LINKS.groupUser, group.id, member.id))) {
         throw new HexabaseError('NOT_FOUND', 'the user is not in that group');
       }
-      let stillIn = false;
-      for (const g of groups) if (g.id !== group.id && (await trx.hasLink(HX_LINKS.groupUser, g.id, member.id))) stillIn = true;
+      // The member's groups in one query, not a probe per group of the workspace.
+      const stillIn = (await linkedFrom(trx, HX_SETS.group, HX_LINKS.groupUser, member.id, 'to')).some((g) => g.props.w_id === workspace.key);
       if (stillIn) return;
       await trx.unlink(HX_LINKS.workspaceUser, workspace.id, member.id);
       await trx.unlink(HX_LINKS.workspaceAdmin, workspace.id, member.id);

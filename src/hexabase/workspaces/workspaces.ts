@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
-import { HexabaseError, unauthenticated } from '../errors.js';
-import { ID_PATTERN, newId } from '../ids.js';
-import { HX_LINKS, HX_SCOPE, HX_SETS, findUser, linkedFrom } from '../model.js';
+import { HexabaseError } from '../errors.js';
+import { newId } from '../ids.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS, findUser, linkedFrom, memberWorkspace, requireUser } from '../model.js';
 
 /** GetWorkspaceFunctionality's defaults for a new workspace: everything on but beta features. */
 const DEFAULT_FUNCTIONS = {
@@ -125,18 +125,11 @@ export class Workspaces {
     };
   }
 
-  /** The workspace if `user` belongs to it; otherwise NOT_FOUND, whether it exists or not. */
-  async membership(user: StoredEntity, workspaceId: string): Promise<StoredEntity> {
-    const workspace = ID_PATTERN.test(workspaceId) ? await this.store.get(HX_SCOPE, HX_SETS.workspace, workspaceId) : undefined;
-    if (!workspace || !(await this.store.hasLink(HX_LINKS.workspaceUser, workspace.id, user.id))) {
-      throw new HexabaseError('NOT_FOUND', 'no such workspace');
-    }
-    return workspace;
+  private membership(user: StoredEntity, workspaceId: string): Promise<StoredEntity> {
+    return memberWorkspace(this.store, user, workspaceId);
   }
 
-  private async user(userId: string): Promise<StoredEntity> {
-    const user = await findUser(this.store, userId);
-    if (!user) throw unauthenticated();
-    return user;
+  private user(userId: string): Promise<StoredEntity> {
+    return requireUser(this.store, userId);
   }
 }
