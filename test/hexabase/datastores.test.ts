@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { json } from '../support/http.js';
-import { addMember, assertHxError, hx, signUp } from '../support/hexabase.js';
+import { addMember, assertHxError, hx, twoTenants } from '../support/hexabase.js';
 
 const CUSTOMERS = {
   name: 'Customers',
@@ -38,9 +38,7 @@ for (const backend of backends) {
     let wsId: string;
     before(async () => {
       t = await startTestApp(backend);
-      alice = await signUp(t, 'alice@example.com', 'alice', 'Alice Inc');
-      bob = await signUp(t, 'bob@example.com', 'bob', 'Bob Ltd');
-      wsId = json(await hx(t, alice, 'GET', '/userinfo')).current_workspace_id;
+      ({ alice, bob, aliceWorkspace: wsId } = await twoTenants(t));
       const root = json(await hx(t, alice, 'GET', '/groups')).group.g_id;
       carol = await addMember(t, alice, 'carol@example.com', 'carol', root);
       assert.equal((await hx(t, alice, 'POST', '/applications', { name: 'Shop', display_id: 'shop', roles: [{ display_id: 'staff', name: 'Staff' }] })).statusCode, 200);

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { call, json } from '../support/http.js';
-import { API, assertHxError, hx, mails, signUp } from '../support/hexabase.js';
+import { API, assertHxError, hx, mails, twoTenants } from '../support/hexabase.js';
 
 /** The id in the newest mailed link to `to`. */
 const lastLinkId = (t: TestApp, to: string) => /\?id=([0-9a-f]{24})/.exec(mails(t, to).pop() ?? '')?.[1] ?? '';
@@ -15,9 +15,7 @@ for (const backend of backends) {
     let wsId: string;
     before(async () => {
       t = await startTestApp(backend);
-      alice = await signUp(t, 'alice@example.com', 'alice', 'Alice Inc');
-      bob = await signUp(t, 'bob@example.com', 'bob', 'Bob Ltd');
-      wsId = json(await hx(t, alice, 'GET', '/userinfo')).current_workspace_id;
+      ({ alice, bob, aliceWorkspace: wsId } = await twoTenants(t));
       for (const [name, display_id, parent] of [['Sales', 'sales', undefined], ['East', 'east', 'sales']] as const) {
         const url = parent ? `/groups/${parent}` : `/workspaces/${wsId}/groups`;
         assert.equal((await hx(t, alice, 'POST', url, { name, display_id })).statusCode, 200);

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { json } from '../support/http.js';
-import { addMember, assertHxError, hx, signUp } from '../support/hexabase.js';
+import { addMember, assertHxError, hx, twoTenants } from '../support/hexabase.js';
 
 for (const backend of backends) {
   describe(`Hexabase applications and roles (roles/, kura's application definitions) on ${backend.name}`, { skip: backend.skip }, () => {
@@ -14,9 +14,7 @@ for (const backend of backends) {
     let wsId: string;
     before(async () => {
       t = await startTestApp(backend);
-      alice = await signUp(t, 'alice@example.com', 'alice', 'Alice Inc');
-      bob = await signUp(t, 'bob@example.com', 'bob', 'Bob Ltd');
-      wsId = json(await hx(t, alice, 'GET', '/userinfo')).current_workspace_id;
+      ({ alice, bob, aliceWorkspace: wsId } = await twoTenants(t));
       assert.equal((await hx(t, alice, 'POST', `/workspaces/${wsId}/groups`, { name: 'Sales', display_id: 'sales' })).statusCode, 200);
       assert.equal((await hx(t, alice, 'POST', '/groups/sales', { name: 'East', display_id: 'east' })).statusCode, 200);
       carol = await addMember(t, alice, 'carol@example.com', 'carol', 'east');

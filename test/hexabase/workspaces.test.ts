@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
 import { json } from '../support/http.js';
-import { assertHxError, hx, signUp } from '../support/hexabase.js';
+import { assertHxError, hx, twoTenants } from '../support/hexabase.js';
 
 for (const backend of backends) {
   describe(`Hexabase workspaces (workspaces/) on ${backend.name}`, { skip: backend.skip }, () => {
@@ -11,8 +11,7 @@ for (const backend of backends) {
     let bob: string;
     before(async () => {
       t = await startTestApp(backend);
-      alice = await signUp(t, 'alice@example.com', 'alice', 'Alice Inc');
-      bob = await signUp(t, 'bob@example.com', 'bob', 'Bob Ltd');
+      ({ alice, bob } = await twoTenants(t));
     });
     after(() => t.close());
 

@@ -65,3 +65,14 @@ export async function addMember(t: TestApp, adminToken: string, email: string, u
   assert.equal(done.statusCode, 200, done.body);
   return json(done).token as string;
 }
+
+/**
+ * The two tenants most Hexabase tests start from: Alice (with her workspace "Alice Inc") and Bob
+ * (with "Bob Ltd"), each administering only their own.
+ */
+export async function twoTenants(t: TestApp): Promise<{ alice: string; bob: string; aliceWorkspace: string }> {
+  const alice = await signUp(t, 'alice@example.com', 'alice', 'Alice Inc');
+  const bob = await signUp(t, 'bob@example.com', 'bob', 'Bob Ltd');
+  const aliceWorkspace = json(await hx(t, alice, 'GET', '/userinfo')).current_workspace_id as string;
+  return { alice, bob, aliceWorkspace };
+}
