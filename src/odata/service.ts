@@ -565,8 +565,9 @@ function withMergedMembers(set: EntitySetDescriptor, raw: Record<string, unknown
   const out = { ...raw };
   for (const p of set.properties) {
     const sent = raw[p.name];
+    if (!p.mergeMembers || !isPlainObject(sent)) continue;
     const before = p.codec ? p.codec.write(stored[p.name] ?? null) : stored[p.name];
-    if (p.mergeMembers && isPlainObject(sent) && isPlainObject(before)) out[p.name] = deepMerge(before, sent);
+    if (isPlainObject(before)) out[p.name] = deepMerge(before, sent);
   }
   return out;
 }
