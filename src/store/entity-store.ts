@@ -386,6 +386,30 @@ export class EntityStore {
     return rows.map((r) => ({ from: r.from_id, to: r.to_id }));
   }
 
+  /** The links named `name` touching `id` in either direction, oldest first, as the other end's id. */
+  async linkedEitherWay(name: string, id: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('links')
+      .select(['from_id', 'to_id'])
+      .where('name', '=', name)
+      .where((eb) => eb.or([eb('from_id', '=', id), eb('to_id', '=', id)]))
+      .orderBy('seq')
+      .execute();
+    return [...new Set(rows.map((r) => (r.from_id === id ? r.to_id : r.from_id)))];
+  }
+
+  /** Drops every link named `name` touching `id` (the entity is going away). */
+  async unlinkAll(name: string, id: string): Promise<number> {
+    const result = await this.entityWrite({ link: name }, () =>
+      this.db
+        .deleteFrom('links')
+        .where('name', '=', name)
+        .where((eb) => eb.or([eb('from_id', '=', id), eb('to_id', '=', id)]))
+        .executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
+
   async hasAnyLink(id: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('links')

@@ -17,11 +17,18 @@ import { Members } from '../groups/members.js';
 import { Applications } from '../applications/applications.js';
 import { Datastores } from '../applications/datastores.js';
 import { PropertyIndexes } from '../../store/property-indexes.js';
+import { BlobStore } from '../../store/blob-store.js';
+import { Files } from '../files/files.js';
+import { fileRoutes } from '../files/routes.js';
+import { CsvText } from '../items/search.js';
+import { itemRoutes } from './item-routes.js';
 
 export interface HexabaseRoutesOptions {
   config: KuraConfig;
   store: EntityStore;
   passwords: PasswordHasher;
+  /** Bodies of item attachments (UploadFile); defaults to the blob store of the data directory. */
+  blobs?: BlobStore;
   /** Defaults to the outbox in the data directory. */
   mailer?: Mailer;
 }
@@ -54,7 +61,8 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   });
 
   // Groups and applications are read by workspace, roles by application: indexes keep those lookups.
-  await new PropertyIndexes(store.executor as Kysely<Database>, store.dialect).ensure(['w_id', 'p_id']);
+  const indexes = new PropertyIndexes(store.executor as Kysely<Database>, store.dialect);
+  await indexes.ensure(['w_id', 'p_id']);
   app.decorateRequest('hxSession', undefined);
   app.setErrorHandler((err, req, reply) => renderHexabaseError(err as Error, req, reply));
 
@@ -67,6 +75,10 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         if (login) req.hxSession = await accounts.authenticate(req.headers.authorization);
         const result = await handler(req);
+        if (result instanceof CsvText) {
+          reply.code(200).header('content-type', 'text/csv; charset=utf-8');
+          return result.text;
+        }
         reply.code(200).header('content-type', 'application/json; charset=utf-8');
         return JSON.stringify(result);
       },
@@ -182,6 +194,12 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
     datastores.fields(session(req).userId, dsParams(req).appId, dsParams(req).datastoreId),
   );
 
+  // Item attachments (item-files/): a plugin of its own, whose request bodies stay streams.
+  const files = new Files({ store, blobs: options.blobs ?? new BlobStore(config.dataDir), applications, maxBytes: config.fileLimit });
+  await app.register(fileRoutes, { files, authenticate: (authorization) => accounts.authenticate(authorization) });
+
+  itemRoutes(route, { store, applications, indexes, jsonBody, optionalBody });
+
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({
     method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
@@ -191,6 +209,13 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
       throw new HexabaseError('NOT_FOUND', `no API at ${req.method} ${req.url.split('?')[0]}`);
     },
   });
+}
+
+/** A JSON object body that may also be left out (DeleteItem's page asks for `{}`, clients forget). */
+function optionalBody(req: FastifyRequest): Body {
+  const raw = req.body;
+  const empty = raw === undefined || raw === null || (Buffer.isBuffer(raw) ? raw.length === 0 : raw === '');
+  return empty ? {} : jsonBody(req);
 }
 
 /** The request body as a JSON object (kura reads every body as bytes; Hexabase bodies are JSON). */

@@ -1,0 +1,80 @@
+import type { EntityStore, Scope, StoredEntity } from '../../store/entity-store.js';
+import type { Applications } from '../applications/applications.js';
+import type { DatastoreDef } from '../applications/datastores.js';
+import { HexabaseError } from '../errors.js';
+import { ID_PATTERN } from '../ids.js';
+import { HX_SCOPE, HX_SETS, requireUser } from '../model.js';
+
+export const ITEM_SET = 'hx.Item';
+export const HISTORY_SET = 'hx.History';
+export const ITEM_LINK = 'hx.item-link';
+
+/** Where the items of a datastore live: one scope per datastore, so its items are one index range. */
+export function itemScope(appKey: string, datastoreKey: string): Scope {
+  return { cellId: HX_SCOPE.cellId, boxId: appKey, nodeId: datastoreKey };
+}
+
+/** Where the histories of an item live (listed newest first by the scope index alone). */
+export function historyScope(datastoreKey: string, itemKey: string): Scope {
+  return { cellId: HX_SCOPE.cellId, boxId: datastoreKey, nodeId: itemKey };
+}
+
+/** A datastore as an item request sees it: its application, definition and the caller. */
+export interface DatastoreContext {
+  user: StoredEntity;
+  app: StoredEntity;
+  datastore: StoredEntity;
+  def: DatastoreDef;
+  scope: Scope;
+}
+
+/**
+ * Resolves `:app-id` / `:datastore-id` (internal or display ids) for a caller who may see the
+ * application — NOT_FOUND otherwise, as the pages answer for wrong, deleted and forbidden ids alike.
+ */
+export class DatastoreResolver {
+  constructor(
+    private readonly store: EntityStore,
+    private readonly applications: Applications,
+  ) {}
+
+  async resolve(userId: string, appRef: string | undefined, datastoreRef: string): Promise<DatastoreContext> {
+    let app: StoredEntity;
+    if (appRef === undefined) {
+      // `/datastores/:d_id/…` routes name the datastore by internal id only.
+      const ds = ID_PATTERN.test(datastoreRef) ? await this.store.get(HX_SCOPE, HX_SETS.datastore, datastoreRef) : undefined;
+      if (!ds) throw new HexabaseError('NOT_FOUND', `no datastore ${datastoreRef}`);
+      app = await this.applications.visible(userId, String(ds.props.p_id));
+    } else {
+      app = await this.applications.visible(userId, appRef);
+    }
+    const datastores = await this.applications.datastoresOf(app.key);
+    const datastore = datastores.find((d) => d.key === datastoreRef) ?? datastores.find((d) => d.props.display_id === datastoreRef);
+    if (!datastore) throw new HexabaseError('NOT_FOUND', `no datastore ${datastoreRef} in this application`);
+    const user = await requireUser(this.store, userId);
+    return { user, app, datastore, def: datastore.props as unknown as DatastoreDef, scope: itemScope(app.key, datastore.key) };
+  }
+
+  /** A sibling datastore of `ctx` (links, lookups) by internal or display id. */
+  async sibling(ctx: DatastoreContext, ref: string): Promise<DatastoreContext | undefined> {
+    const datastores = await this.applications.datastoresOf(ctx.app.key);
+    const datastore = datastores.find((d) => d.key === ref) ?? datastores.find((d) => d.props.display_id === ref);
+    if (!datastore) return undefined;
+    return { ...ctx, datastore, def: datastore.props as unknown as DatastoreDef, scope: itemScope(ctx.app.key, datastore.key) };
+  }
+
+  /** The item `itemId` of the datastore, or NOT_FOUND in the documented shape. */
+  async item(ctx: DatastoreContext, itemId: string, store: EntityStore = this.store): Promise<StoredEntity> {
+    const item = ID_PATTERN.test(itemId) ? await store.get(ctx.scope, ITEM_SET, itemId) : undefined;
+    if (!item) throw itemNotFound(itemId);
+    return item;
+  }
+}
+
+/** GetItemDetails' 404 body. */
+export function itemNotFound(itemId: string): HexabaseError {
+  return new HexabaseError('NOT_FOUND', `item not found for i_id:${itemId}`, 404, {
+    error: 'NOT_FOUND',
+    errors: [{ description: `item not found for i_id:${itemId}`, error: 'not found', error_code: 'NOT_FOUND', error_level: 'ERROR', reference_id: itemId }],
+  });
+}

@@ -1,0 +1,354 @@
+import { DuplicateKeyError, VersionMismatchError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
+import type { ActionDef, FieldDef } from '../applications/datastores.js';
+import { HexabaseError } from '../errors.js';
+import { ID_PATTERN, newId } from '../ids.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS, reserve } from '../model.js';
+import type { Body } from '../validate.js';
+import { HISTORY_SET, ITEM_LINK, ITEM_SET, historyScope, type DatastoreContext, type DatastoreResolver } from './context.js';
+import type { ItemRenderer } from './render.js';
+import { canonicalValue, optionLabels, readChanges, uniqueKey, type Canonical, type ValueChecks } from './values.js';
+
+export const UNIQUE_SET = 'hx.UniqueValue';
+export const AUTONUM_SET = 'hx.AutoNum';
+export const FILE_SET = 'hx.File';
+const COMMENT_MAX = 100_000;
+const WRITE_ATTEMPTS = 8;
+
+/** What a write records in the item's history (GetItemHistories). */
+export interface HistoryEntry {
+  action?: ActionDef | undefined;
+  operation: '1' | '2' | '3';
+  comment?: string | undefined;
+  changes: Array<{ field_id: string; old: unknown; new: unknown }>;
+}
+
+/** Files whose item is deleted go with it (src/hexabase/files). */
+export interface ItemFiles {
+  removeForItem(itemId: string): Promise<void>;
+}
+
+/**
+ * Item writes (item-actions/CreateItem, UpdateItem, DeleteItem, DeleteItemByConditions,
+ * GetAutoNumber). Each write is one transaction: values checked against the definition, unique
+ * values reserved, auto numbers drawn and the history written together, so a refused request
+ * leaves nothing behind and a number is never handed out twice.
+ */
+export class Items {
+  constructor(
+    private readonly store: EntityStore,
+    private readonly resolver: DatastoreResolver,
+    private readonly renderer: ItemRenderer,
+    private readonly files?: ItemFiles,
+  ) {}
+
+  /** CreateItem → `{error, history_id, item_id, item?}`. */
+  async create(userId: string, appRef: string | undefined, datastoreRef: string, body: Body, itemId = newId()) {
+    const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    refuseUnsupported(body);
+    const action = this.action(ctx, body.action_id, '1');
+    const changes = readChanges(ctx.def, body);
+    const values = await this.canonical(ctx, itemId, changes);
+    for (const field of ctx.def.fields) {
+      if (field.required && field.dataType !== 'status' && field.dataType !== 'autonum' && values.get(field.field_id) === undefined) {
+        throw new HexabaseError('INVALID_VALUE', `${field.display_id} is required`);
+      }
+    }
+    const comment = readComment(body.comment);
+    const statusId = action?.next_status_id ?? ctx.def.statuses[0]?.s_id ?? '';
+    const { item, historyId } = await this.retrying(() =>
+      this.store.withTransaction(async (trx) => {
+        const props: Record<string, unknown> = {};
+        for (const [id, v] of values) if (v !== null) props[id] = v;
+        for (const field of ctx.def.fields) {
+          if (field.dataType === 'autonum') props[field.field_id] = `${field.prefix ?? ''}${await this.draw(trx, ctx, field, '')}`;
+        }
+        await this.reserveUnique(trx, ctx, itemId, ctx.def.fields, {}, props);
+        Object.assign(props, { status_id: statusId, created_by: ctx.user.key, title: titleOf(ctx, props) });
+        let item: StoredEntity;
+        try {
+          item = await trx.insert(ctx.scope, ITEM_SET, itemId, props);
+        } catch (err) {
+          if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_PARAMS', `item ${itemId} exists already`);
+          throw err;
+        }
+        const historyId = await this.writeHistory(trx, ctx, item, {
+          action,
+          operation: '1',
+          comment,
+          changes: Object.keys(props).filter((k) => ID_PATTERN.test(k)).map((k) => ({ field_id: k, old: null, new: props[k] })),
+        });
+        return { item, historyId };
+      }),
+    );
+    const result: Record<string, unknown> = { error: null, history_id: historyId, item_id: item.key };
+    if (body.return_item_result === true) result.item = (await this.renderer.flat(ctx, [item], { displayIds: body.use_display_id === true, numbers: false, lookups: false }))[0];
+    return result;
+  }
+
+  /** UpdateItem: `rev_no` must match unless `is_force_update`; → `null` or `{item}`. */
+  async update(userId: string, appRef: string | undefined, datastoreRef: string, itemId: string, body: Body) {
+    const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    refuseUnsupported(body);
+    const action = this.action(ctx, body.action_id, '2');
+    const forced = body.is_force_update === true;
+    const expected = forced ? undefined : readRevision(body.rev_no);
+    const changes = readChanges(ctx.def, body);
+    const values = await this.canonical(ctx, itemId, changes);
+    const comment = readComment(body.comment);
+    const item = await this.retrying(() =>
+      this.store.withTransaction(async (trx) => {
+        const current = await this.resolver.item(ctx, itemId, trx);
+        if (expected !== undefined && expected !== current.version) throw await this.revConflict(ctx, current, expected);
+        const props: Record<string, unknown> = { ...current.props };
+        const diff: HistoryEntry['changes'] = [];
+        for (const [id, v] of values) {
+          const old = props[id] ?? null;
+          if (uniqueKey((old ?? '') as Canonical) === uniqueKey((v ?? '') as Canonical)) continue;
+          diff.push({ field_id: id, old, new: v });
+          if (v === null) delete props[id];
+          else props[id] = v;
+        }
+        for (const field of ctx.def.fields) {
+          if (field.required && values.has(field.field_id) && props[field.field_id] === undefined) throw new HexabaseError('INVALID_VALUE', `${field.display_id} is required`);
+        }
+        await this.reserveUnique(trx, ctx, itemId, ctx.def.fields.filter((f) => diff.some((d) => d.field_id === f.field_id)), current.props, props);
+        if (action?.next_status_id) props.status_id = action.next_status_id;
+        Object.assign(props, { updated_by: ctx.user.key, title: titleOf(ctx, props) });
+        const next = await trx.update(current, { key: current.key, props }, current.version);
+        await this.writeHistory(trx, ctx, next, { action, operation: '2', comment, changes: diff });
+        return next;
+      }),
+    );
+    if (body.return_item_result !== true) return null;
+    return { item: (await this.renderer.flat(ctx, [item], { displayIds: body.use_display_id === true, numbers: false, lookups: false }))[0] };
+  }
+
+  /** DeleteItem `{delete_linked_items?, target_datastores?}` → `{error: null}`. */
+  async remove(userId: string, appRef: string | undefined, datastoreRef: string, itemId: string, body: Body) {
+    const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    const targets = new Set<string>();
+    if (body.delete_linked_items === true) {
+      if (!Array.isArray(body.target_datastores)) throw new HexabaseError('INVALID_PARAMS', 'target_datastores names the datastores whose linked items go too');
+      for (const ref of body.target_datastores) {
+        const sibling = typeof ref === 'string' ? await this.resolver.sibling(ctx, ref) : undefined;
+        if (!sibling) throw new HexabaseError('INVALID_PARAMS', `no datastore ${String(ref)} in this application`);
+        targets.add(sibling.datastore.key);
+      }
+    }
+    const removed = await this.store.withTransaction(async (trx) => {
+      const item = await this.resolver.item(ctx, itemId, trx);
+      const gone = [item.key];
+      if (targets.size > 0) {
+        // The page caps what one call deletes along links at 100 items.
+        const linked = (await trx.linkedEitherWay(ITEM_LINK, item.id)).slice(0, 1000);
+        let count = 0;
+        for (const id of linked) {
+          const other = await trx.getById(id);
+          if (!other || !targets.has(other.scope.nodeId) || count >= 100) continue;
+          const otherCtx = await this.resolver.sibling(ctx, other.scope.nodeId);
+          if (!otherCtx) continue;
+          await this.deleteOne(trx, otherCtx, other);
+          gone.push(other.key);
+          count++;
+        }
+      }
+      await this.deleteOne(trx, ctx, item);
+      return gone;
+    });
+    if (this.files) for (const key of removed) await this.files.removeForItem(key);
+    return { error: null };
+  }
+
+  /** DeleteItemByConditions: every item the conditions select (ItemList's grammar) goes, in one transaction. */
+  async removeWhere(ctx: DatastoreContext, select: (store: EntityStore) => Promise<StoredEntity[]>) {
+    const removed = await this.store.withTransaction(async (trx) => {
+      const items = await select(trx);
+      for (const item of items) await this.deleteOne(trx, ctx, item);
+      return items.map((i) => i.key);
+    });
+    if (this.files) for (const key of removed) await this.files.removeForItem(key);
+    return { error: null };
+  }
+
+  /** GetAutoNumber: draws the next number of the field (per `branch_key`), formatted as asked. */
+  async autoNumber(userId: string, appRef: string, datastoreRef: string, fieldRef: string, query: Record<string, unknown>) {
+    const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    const field = ctx.def.fields.find((f) => f.field_id === fieldRef) ?? ctx.def.fields.find((f) => f.display_id === fieldRef);
+    const refuse = (error: string) =>
+      new HexabaseError('INVALID_PARAMS', error, 400, {
+        errors: [{ description: 'invalid fieldID in the datastore', error, error_code: 'INVALID_PARAMS', error_level: 'ERROR', reference_id: `f_id:${fieldRef}` }],
+        has_error: true,
+        result: null,
+      });
+    if (!field) throw refuse(`could not find field for ${fieldRef}`);
+    if (field.dataType !== 'autonum') throw refuse(`specified field[${field.field_id}] is not the auto number type`);
+    const branch = typeof query.branch_key === 'string' ? query.branch_key : '';
+    if (branch.length > 64) throw new HexabaseError('INVALID_PARAMS', 'branch_key has at most 64 characters');
+    const pad = query.zero_padding === 'true';
+    const digits = query.digit === undefined ? 0 : Number(query.digit);
+    if (!Number.isInteger(digits) || digits < 0 || digits > 20) throw new HexabaseError('INVALID_PARAMS', 'digit is a whole number up to 20');
+    const number = await this.retrying(() => this.store.withTransaction((trx) => this.draw(trx, ctx, field, branch)));
+    const text = pad && digits > 0 ? String(number).padStart(digits, '0') : String(number);
+    return { has_error: false, result: { number, value: `${field.prefix ?? ''}${branch}${text}` } };
+  }
+
+  /** The action a write runs as: the named one, else the datastore's first of that kind. */
+  action(ctx: DatastoreContext, ref: unknown, crud: '1' | '2' | '3'): ActionDef | undefined {
+    const actions = ctx.def.actions ?? [];
+    if (ref !== undefined && ref !== null && ref !== '') {
+      const found = actions.find((a) => a.a_id === ref) ?? actions.find((a) => a.display_id === ref);
+      if (!found || found.crud_type !== crud) {
+        throw new HexabaseError('NO_PRIVILEGES', `invalid action_id or has no privileges to the user or current item status. a_id:${String(ref)} d_id:${String(ctx.datastore.props.display_id)}(${ctx.datastore.key})`);
+      }
+      return found;
+    }
+    return actions.find((a) => a.crud_type === crud);
+  }
+
+  private async deleteOne(trx: EntityStore, ctx: DatastoreContext, item: StoredEntity): Promise<void> {
+    await this.reserveUnique(trx, ctx, item.key, ctx.def.fields, item.props, {});
+    await trx.unlinkAll(ITEM_LINK, item.id);
+    for (const h of (await trx.query(historyScope(ctx.datastore.key, item.key), HISTORY_SET, { top: 100_000, skip: 0, count: false })).entities) await trx.delete(h);
+    await trx.delete(item);
+  }
+
+  /** Canonical values of a write; checks that read the store run here, before the transaction. */
+  private async canonical(ctx: DatastoreContext, itemId: string, changes: Map<FieldDef, unknown>): Promise<Map<string, Canonical | null>> {
+    const checks: ValueChecks = {
+      members: async (ids) => {
+        const workspace = await this.store.get(HX_SCOPE, HX_SETS.workspace, String(ctx.app.props.w_id));
+        const found = new Set<string>();
+        for (const id of ids) {
+          const u = await this.store.get(HX_SCOPE, HX_SETS.user, id);
+          if (u && workspace && (await this.store.hasLink(HX_LINKS.workspaceUser, workspace.id, u.id))) found.add(id);
+        }
+        return found;
+      },
+      lookupExists: async (datastoreKey, id) => (await this.store.get({ ...ctx.scope, nodeId: datastoreKey }, ITEM_SET, id)) !== undefined,
+      files: async (ids, fieldId) => {
+        const found = new Set<string>();
+        for (const id of ids) {
+          const f = await this.store.get(HX_SCOPE, FILE_SET, id);
+          if (f && f.props.i_id === itemId && f.props.field_id === fieldId) found.add(id);
+        }
+        return found;
+      },
+    };
+    const out = new Map<string, Canonical | null>();
+    for (const [field, value] of changes) out.set(field.field_id, await canonicalValue(field, value, checks));
+    return out;
+  }
+
+  /** Swaps the unique-value reservations of `fields` from `before` to `after` (either may be empty). */
+  private async reserveUnique(trx: EntityStore, ctx: DatastoreContext, itemId: string, fields: FieldDef[], before: Record<string, unknown>, after: Record<string, unknown>) {
+    for (const field of fields) {
+      if (!field.unique) continue;
+      const key = (v: unknown) => `${ctx.datastore.key}/${field.field_id}/${uniqueKey(v as Canonical)}`;
+      const old = before[field.field_id];
+      const now = after[field.field_id];
+      if (old !== undefined && old !== null) {
+        const reserved = await trx.get(HX_SCOPE, UNIQUE_SET, key(old));
+        if (reserved && reserved.props.i_id === itemId) await trx.delete(reserved);
+      }
+      if (now !== undefined && now !== null) {
+        await reserve(trx, UNIQUE_SET, key(now), { i_id: itemId }, `${field.display_id}: the value ${String(now)} is taken by another item`);
+      }
+    }
+  }
+
+  /** The next number of an auto-number field (per branch); conflicts between writers retry. */
+  private async draw(trx: EntityStore, ctx: DatastoreContext, field: FieldDef, branch: string): Promise<number> {
+    const key = `${ctx.datastore.key}/${field.field_id}/${branch}`;
+    const counter = await trx.get(HX_SCOPE, AUTONUM_SET, key);
+    if (!counter) {
+      await trx.insert(HX_SCOPE, AUTONUM_SET, key, { n: 1 });
+      return 1;
+    }
+    const n = Number(counter.props.n) + 1;
+    await trx.update(counter, { key, props: { n } }, counter.version);
+    return n;
+  }
+
+  /** Writers that raced for a counter or a new reservation row try again from the start. */
+  private async retrying<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        const raced = err instanceof VersionMismatchError || err instanceof DuplicateKeyError;
+        if (!raced || attempt >= WRITE_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  async writeHistory(trx: EntityStore, ctx: DatastoreContext, item: StoredEntity, entry: HistoryEntry): Promise<string> {
+    const id = newId();
+    await trx.insert(historyScope(ctx.datastore.key, item.key), HISTORY_SET, id, {
+      kind: 'action',
+      user_id: ctx.user.key,
+      comment: entry.comment ?? '',
+      action_id: entry.action?.a_id ?? '',
+      action_name: entry.action?.name ?? (entry.operation === '1' ? 'CreateItem' : 'UpdateItem'),
+      action_operation: entry.operation,
+      is_status_action: entry.action?.next_status_id ? true : false,
+      transaction_id: newId(),
+      changes: entry.changes,
+    });
+    return id;
+  }
+
+  private async revConflict(ctx: DatastoreContext, current: StoredEntity, expected: number): Promise<HexabaseError> {
+    const description = `item:${current.key}(d_id:${ctx.datastore.key}) has rev_no:${current.version} but specified rev_no:${expected}`;
+    const [item] = await this.renderer.flat(ctx, [current], { displayIds: false, numbers: false, lookups: false });
+    return new HexabaseError('ITEM_REV_CONFLICT', description, 409, {
+      error: [{ description, error: 'Revision number mismatch', error_code: 'ITEM_REV_CONFLICT', error_level: 'ERROR', reference_id: current.key }],
+      history_id: null,
+      item,
+      item_id: current.key,
+    });
+  }
+}
+
+/** `rev_no` as sent; the page's sample shows an omitted one counting as 0 (and so conflicting). */
+function readRevision(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new HexabaseError('INVALID_PARAMS', 'rev_no is the item revision, a whole number');
+  return n;
+}
+
+function readComment(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || value.length > COMMENT_MAX) throw new HexabaseError('INVALID_PARAMS', 'comment is text');
+  return value;
+}
+
+/**
+ * Writes kura does not carry out yet are refused rather than dropped: a client that sends related
+ * items or access keys must not believe they were applied.
+ */
+function refuseUnsupported(body: Body): void {
+  for (const name of ['related_ds_items', 'access_key_updates'] as const) {
+    const v = body[name];
+    if (v !== undefined && v !== null && !(typeof v === 'object' && Object.keys(v).length === 0)) {
+      throw new HexabaseError('INVALID_PARAMS', `${name} is not supported by this server`);
+    }
+  }
+}
+
+/** The item title: its `as_title` fields' values in order (the first text field if none is marked). */
+export function titleOf(ctx: Pick<DatastoreContext, 'def'>, props: Record<string, unknown>): string {
+  let fields = ctx.def.fields.filter((f) => f.as_title);
+  if (fields.length === 0) fields = ctx.def.fields.filter((f) => f.dataType === 'text').slice(0, 1);
+  return fields
+    .map((f) => {
+      const v = props[f.field_id];
+      if (v === undefined || v === null) return '';
+      if (f.dataType === 'select' || f.dataType === 'radio' || f.dataType === 'checkbox') return optionLabels(f, Array.isArray(v) ? v : [String(v)]).join(',');
+      if (f.dataType === 'date' || f.dataType === 'datetime') return new Date(Number(v)).toISOString();
+      return Array.isArray(v) ? v.join(',') : String(v);
+    })
+    .filter((s) => s !== '')
+    .join(' ');
+}
