@@ -33,6 +33,8 @@ export interface FieldDef {
   show_list: boolean;
   unique: boolean;
   required: boolean;
+  /** Searched by GlobalSearch (text, textarea and autonum fields). */
+  full_text?: boolean;
   options?: OptionDef[];
   prefix?: string;
   dslookup_datastore_id?: string;
@@ -144,7 +146,7 @@ export class Datastores {
         status: f.dataType === 'status',
         fieldIndex: i,
         title_order: f.as_title ? ++titleOrder : 0,
-        full_text: false,
+        full_text: f.full_text === true,
         unique: f.unique,
         min_value: '',
         max_value: '',
@@ -216,6 +218,7 @@ function readDefinition(body: Body, previous: DatastoreDef | undefined, siblings
       show_list: flag(f.show_list, `${at}.show_list`),
       unique: flag(f.unique, `${at}.unique`),
       required: flag(f.required, `${at}.required`),
+      full_text: flag(f.full_text, `${at}.full_text`),
     };
     if (WITH_OPTIONS.has(dataType)) {
       const options = list(f.options, `${at}.options`, OPTIONS_MAX);

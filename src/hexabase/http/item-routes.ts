@@ -8,6 +8,8 @@ import { Items, type ItemFiles } from '../items/items.js';
 import { ItemLinks } from '../items/links.js';
 import { ItemRenderer, type FileDescriber } from '../items/render.js';
 import { ItemSearch } from '../items/search.js';
+import { UserQueries } from '../items/queries.js';
+import { GlobalSearch } from '../items/global-search.js';
 import type { Body } from '../validate.js';
 
 export type Route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, login: boolean, handler: (req: FastifyRequest) => Promise<unknown>) => void;
@@ -87,5 +89,12 @@ export function itemRoutes(route: Route, deps: ItemRouteDeps): { items: Items; s
     const body = jsonBody(req);
     return histories.post(user(req), undefined, p(req).datastoreId, String(body.item_id ?? ''), body);
   });
+  const queries = new UserQueries(store, resolver);
+  route('GET', '/applications/:appId/queries', true, async (req) => queries.list(user(req), p(req).appId));
+  route('POST', '/applications/:appId/queries', true, async (req) => queries.save(user(req), p(req).appId, jsonBody(req)));
+  route('DELETE', '/applications/:appId/queries/:queryId', true, async (req) => queries.remove(user(req), p(req).appId, (req.params as { queryId: string }).queryId));
+
+  const global = new GlobalSearch(store, deps.applications, resolver, search);
+  route('POST', '/globalsearch', true, async (req) => global.run(user(req), jsonBody(req)));
   return { items, search };
 }

@@ -55,6 +55,12 @@ export class DatastoreResolver {
     return { user, app, datastore, def: datastore.props as unknown as DatastoreDef, scope: itemScope(app.key, datastore.key) };
   }
 
+  /** An application the caller may see, and the caller (routes without a datastore). */
+  async resolveApp(userId: string, appRef: string): Promise<{ user: StoredEntity; app: StoredEntity }> {
+    const app = await this.applications.visible(userId, appRef);
+    return { user: await requireUser(this.store, userId), app };
+  }
+
   /** A sibling datastore of `ctx` (links, lookups) by internal or display id. */
   async sibling(ctx: DatastoreContext, ref: string): Promise<DatastoreContext | undefined> {
     const datastores = await this.applications.datastoresOf(ctx.app.key);

@@ -188,7 +188,7 @@ function linkedFields(def: DatastoreDef, displayIds: boolean): Record<string, un
       display_id: f.display_id,
       f_id: f.field_id,
       fieldIndex: i,
-      full_text: false,
+      full_text: f.full_text === true,
       hideOnInput: false,
       id: f.field_id,
       name: f.name,
