@@ -198,7 +198,7 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   const files = new Files({ store, blobs: options.blobs ?? new BlobStore(config.dataDir), applications, maxBytes: config.fileLimit });
   await app.register(fileRoutes, { files, authenticate: (authorization) => accounts.authenticate(authorization) });
 
-  itemRoutes(route, { store, applications, indexes, jsonBody, optionalBody });
+  itemRoutes(route, { store, applications, indexes, files, jsonBody, optionalBody });
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({
