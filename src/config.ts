@@ -24,6 +24,14 @@ export interface KuraConfig {
   /** scrypt cost for account passwords; the default is one of OWASP's equivalent settings. */
   scrypt: ScryptParams;
   auth: AuthSettings;
+  mail: MailSettings;
+}
+
+export interface MailSettings {
+  /** `smtp://…` or `smtps://…`: mail goes out through that server; unset: into `{dataDir}/outbox`. */
+  smtpUrl: string | undefined;
+  /** The From of the mail kura sends: `addr@host` or `Name <addr@host>`. */
+  from: string;
 }
 
 export interface ScryptParams {
@@ -110,6 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     hexabaseSessionSeconds: parseIntVar('KURA_HEXABASE_SESSION_SECONDS', env.KURA_HEXABASE_SESSION_SECONDS, 86400, 60, 86400 * 365, problems),
   };
 
+  const mail = parseMail(env, unitUrl, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -125,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     fileLimit,
     scrypt,
     auth,
+    mail,
   };
 }
 
@@ -183,6 +194,41 @@ function parseUrlList(name: string, raw: string | undefined, problems: string[])
   return out;
 }
 
+/**
+ * KURA_SMTP_URL (nodemailer's connection URL: `smtp://user:pass@host:587` with STARTTLS when the
+ * server offers it, `smtps://…:465` for TLS from the start) and KURA_MAIL_FROM, which defaults to
+ * `kura@{unit host}` (`kura@localhost` for the default unit URL).
+ */
+function parseMail(env: NodeJS.ProcessEnv, unitUrl: string, problems: string[]): MailSettings {
+  const smtpUrl = env.KURA_SMTP_URL || undefined;
+  if (smtpUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(smtpUrl);
+    } catch {
+      problems.push(`KURA_SMTP_URL is not a URL: ${redact(smtpUrl)}`);
+    }
+    if (url && url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+      problems.push(`KURA_SMTP_URL must be an smtp:// or smtps:// URL, got ${redact(smtpUrl)}`);
+    } else if (url && (url.hostname === '' || !['', '/'].includes(url.pathname) || url.hash !== '')) {
+      problems.push(`KURA_SMTP_URL must name a host, with nothing after it but ?options, got ${redact(smtpUrl)}`);
+    }
+  }
+  let host = 'localhost';
+  try {
+    host = new URL(unitUrl).hostname || host;
+  } catch {
+    // KURA_UNIT_URL's own problem is reported already.
+  }
+  const from = env.KURA_MAIL_FROM || `kura@${host}`;
+  const address = /^(?:[^<>\r\n]*<([^<>\s]+)>|([^<>\s]+))$/.exec(from.trim());
+  if (!address || !/^[^\s@]+@[^\s@]+$/.test(address[1] ?? address[2] ?? '')) {
+    problems.push(`KURA_MAIL_FROM must be an e-mail address, or "Name <address>", got "${from}"`);
+  }
+  return { smtpUrl, from: from.trim() };
+}
+
+/** A URL for a log line: everything between `//` and the last `@` (credentials, even malformed ones) hidden. */
 function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  return url.replace(/\/\/.*@/, '//***@');
 }

@@ -50,4 +50,31 @@ describe('configuration from KURA_* (ARCHITECTURE.md, Configuration)', () => {
       (err: unknown) => err instanceof ConfigError && !err.message.includes('secret'),
     );
   });
+
+  it('sends mail to the outbox unless KURA_SMTP_URL is set; From defaults to kura@{unit host}', () => {
+    assert.deepEqual(loadConfig({}).mail, { smtpUrl: undefined, from: 'kura@localhost' });
+    assert.equal(loadConfig({ KURA_UNIT_URL: 'https://unit.example/' }).mail.from, 'kura@unit.example');
+    const c = loadConfig({ KURA_SMTP_URL: 'smtps://kura:secret@mail.example:465?pool=true', KURA_MAIL_FROM: 'Kura <noreply@unit.example>' });
+    assert.deepEqual(c.mail, { smtpUrl: 'smtps://kura:secret@mail.example:465?pool=true', from: 'Kura <noreply@unit.example>' });
+  });
+
+  it('refuses a malformed KURA_SMTP_URL or KURA_MAIL_FROM, without printing the SMTP password', () => {
+    for (const bad of [
+      'mail.example:587',
+      'http://mail.example/',
+      'smtp://',
+      'smtp://kura:secret@mail.example:587/inbox',
+      'smtp://kura:secret@mail.example:99999',
+      'smtp://kura:sec/ret@mail.example',
+    ]) {
+      assert.throws(
+        () => loadConfig({ KURA_SMTP_URL: bad }),
+        (err: unknown) => err instanceof ConfigError && err.problems.length === 1 && err.message.includes('KURA_SMTP_URL') && !/secret|sec\/ret/.test(err.message),
+        bad,
+      );
+    }
+    for (const bad of ['kura', 'Kura <kura@x', 'kura@x\r\nBcc: eve@example.com', 'two words@example.com']) {
+      assert.throws(() => loadConfig({ KURA_MAIL_FROM: bad }), (err: unknown) => err instanceof ConfigError && err.message.includes('KURA_MAIL_FROM'), bad);
+    }
+  });
 });

@@ -11,11 +11,29 @@ import { type Body, isEmail, optionalText, requireEmail, requireText } from '../
 const DEFAULT_PICTURE = 'https://storage.googleapis.com/linker/pub/default.png';
 const INVITES_MAX = 100;
 
+/** Who AddUser (or a row of UserImport) puts into a group. */
+export interface NewMember {
+  email: string;
+  /** Used only when the user is created. */
+  username: string;
+  /** A new user with a password set (UserImport) is a confirmed one; AddUser's are not. */
+  confirmed?: boolean;
+}
+
+export interface Joined {
+  user: StoredEntity;
+  /** The user was not in the group before. */
+  added: boolean;
+  /** The user existed before. */
+  exists: boolean;
+}
+
 /**
  * The people of a workspace (spec: group-users/). A user belongs to a workspace through at least
  * one of its groups: AddUser puts a user (new ones unconfirmed, without a password) into a group,
  * UserInvite mails the link that leads to RegisterUser, RemoveUser takes it out of a group — and
  * out of the workspace with its last group there. Changes are for workspace administrators.
+ * UserImport (user-import.ts) does AddUser's and RemoveUser's work row by row, through `join` and `leave`.
  */
 export class Members {
   constructor(
@@ -28,33 +46,43 @@ export class Members {
   async add(userId: string, body: Body) {
     const email = requireEmail(body.email);
     const groupRef = requireText(body.g_id, 'g_id');
-    const username = typeof body.username === 'string' && body.username.trim() !== '' ? body.username.trim() : email.split('@')[0]!;
+    const username = typeof body.username === 'string' && body.username.trim() !== '' ? body.username.trim() : defaultUsername(email);
     const { workspace } = await this.admin(userId, optionalText(body.w_id, 'w_id'));
     return this.store.withTransaction(async (trx) => {
       const group = this.groups.find(await this.groups.groupsOf(workspace.key, trx), groupRef);
       if (!group) throw new HexabaseError('NOT_FOUND', 'no such group');
-      let user = await findUserByEmail(trx, email);
-      const exists = user !== undefined;
-      if (!user) {
-        const id = newId();
-        await reserve(trx, HX_SETS.userEmail, emailKey(email), { user_id: id }, 'the e-mail address was registered meanwhile');
-        user = await trx.insert(HX_SCOPE, HX_SETS.user, id, {
-          email,
-          username,
-          profile_pic: '',
-          additional_info: {},
-          current_workspace_id: workspace.key,
-          confirmed: false,
-          email_sent: false,
-        });
-      }
-      const added = !(await trx.hasLink(HX_LINKS.groupUser, group.id, user.id));
-      if (added) await trx.link(HX_SCOPE.cellId, HX_LINKS.groupUser, group.id, user.id);
-      if (!(await trx.hasLink(HX_LINKS.workspaceUser, workspace.id, user.id))) {
-        await trx.link(HX_SCOPE.cellId, HX_LINKS.workspaceUser, workspace.id, user.id);
-      }
+      const { user, added, exists } = await this.join(trx, workspace, group, { email, username });
       return { added, exists, user_profile: profile(user) };
     });
+  }
+
+  /**
+   * AddUser's work, inside the caller's transaction (UserImport uses it too): the user of `email`
+   * (created when new: unconfirmed unless `confirmed`, as a password comes with it) into `group`
+   * and, through it, the workspace.
+   */
+  async join(trx: EntityStore, workspace: StoredEntity, group: StoredEntity, person: NewMember): Promise<Joined> {
+    let user = await findUserByEmail(trx, person.email);
+    const exists = user !== undefined;
+    if (!user) {
+      const id = newId();
+      await reserve(trx, HX_SETS.userEmail, emailKey(person.email), { user_id: id }, 'the e-mail address was registered meanwhile');
+      user = await trx.insert(HX_SCOPE, HX_SETS.user, id, {
+        email: person.email,
+        username: person.username,
+        profile_pic: '',
+        additional_info: {},
+        current_workspace_id: workspace.key,
+        confirmed: person.confirmed === true,
+        email_sent: false,
+      });
+    }
+    const added = !(await trx.hasLink(HX_LINKS.groupUser, group.id, user.id));
+    if (added) await trx.link(HX_SCOPE.cellId, HX_LINKS.groupUser, group.id, user.id);
+    if (!(await trx.hasLink(HX_LINKS.workspaceUser, workspace.id, user.id))) {
+      await trx.link(HX_SCOPE.cellId, HX_LINKS.workspaceUser, workspace.id, user.id);
+    }
+    return { user, added, exists };
   }
 
   /** RemoveUser */
@@ -63,24 +91,32 @@ export class Members {
     const memberRef = requireText(body.u_id, 'u_id');
     const { workspace } = await this.admin(userId, optionalText(body.w_id, 'w_id'));
     await this.store.withTransaction(async (trx) => {
-      const groups = await this.groups.groupsOf(workspace.key, trx);
-      const group = this.groups.find(groups, groupRef);
+      const group = this.groups.find(await this.groups.groupsOf(workspace.key, trx), groupRef);
       const member = await findUser(trx, memberRef);
-      if (!group || !member || !(await trx.unlink(HX_LINKS.groupUser, group.id, member.id))) {
+      if (!group || !member || !(await this.leave(trx, workspace, group, member))) {
         throw new HexabaseError('NOT_FOUND', 'the user is not in that group');
-      }
-      // The member's groups in one query, not a probe per group of the workspace.
-      const stillIn = (await linkedFrom(trx, HX_SETS.group, HX_LINKS.groupUser, member.id, 'to')).some((g) => g.props.w_id === workspace.key);
-      if (stillIn) return;
-      await trx.unlink(HX_LINKS.workspaceUser, workspace.id, member.id);
-      await trx.unlink(HX_LINKS.workspaceAdmin, workspace.id, member.id);
-      if (member.props.current_workspace_id === workspace.key) {
-        // A user always has a current workspace while it has any.
-        const next = (await linkedFrom(trx, HX_SETS.workspace, HX_LINKS.workspaceUser, member.id, 'to'))[0];
-        await trx.update(member, { key: member.key, props: { ...member.props, current_workspace_id: next?.key ?? '' } });
       }
     });
     return { error: null };
+  }
+
+  /**
+   * RemoveUser's work, inside the caller's transaction (UserImport uses it too): `member` out of
+   * `group`, and out of the workspace with its last group there. False when it was not in `group`.
+   */
+  async leave(trx: EntityStore, workspace: StoredEntity, group: StoredEntity, member: StoredEntity): Promise<boolean> {
+    if (!(await trx.unlink(HX_LINKS.groupUser, group.id, member.id))) return false;
+    // The member's groups in one query, not a probe per group of the workspace.
+    const stillIn = (await linkedFrom(trx, HX_SETS.group, HX_LINKS.groupUser, member.id, 'to')).some((g) => g.props.w_id === workspace.key);
+    if (stillIn) return true;
+    await trx.unlink(HX_LINKS.workspaceUser, workspace.id, member.id);
+    await trx.unlink(HX_LINKS.workspaceAdmin, workspace.id, member.id);
+    if (member.props.current_workspace_id === workspace.key) {
+      // A user always has a current workspace while it has any.
+      const next = (await linkedFrom(trx, HX_SETS.workspace, HX_LINKS.workspaceUser, member.id, 'to'))[0];
+      await trx.update(member, { key: member.key, props: { ...member.props, current_workspace_id: next?.key ?? '' } });
+    }
+    return true;
   }
 
   /**
@@ -195,11 +231,17 @@ export class Members {
     return [...seen.values()].sort((a, b) => a.published - b.published || (a.key < b.key ? -1 : 1));
   }
 
-  private async admin(userId: string, workspaceRef: string | undefined) {
+  /** The caller and the workspace (`workspaceRef`, or its current one), which it must administer. */
+  async admin(userId: string, workspaceRef: string | undefined) {
     const caller = await this.groups.caller(userId, workspaceRef);
     if (!caller.admin) throw new HexabaseError('NO_PRIVILEGES', 'only workspace administrators manage users');
     return caller;
   }
+}
+
+/** AddUser's name for a user given none: the address's local part. */
+export function defaultUsername(email: string): string {
+  return email.split('@')[0]!;
 }
 
 function profile(u: StoredEntity) {

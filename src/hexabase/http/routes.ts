@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KuraConfig } from '../../config.js';
 import type { PasswordHasher } from '../../core/passwords.js';
@@ -10,10 +9,12 @@ import type { Body } from '../validate.js';
 import { Credentials } from '../accounts/credentials.js';
 import { SessionStore } from '../auth/sessions.js';
 import { HexabaseError, renderHexabaseError } from '../errors.js';
-import { OutboxMailer, type Mailer } from '../mail/mailer.js';
+import { mailerFor, type Mailer } from '../mail/mailer.js';
 import { Workspaces } from '../workspaces/workspaces.js';
 import { Groups } from '../groups/groups.js';
 import { Members } from '../groups/members.js';
+import { UserImport } from '../groups/user-import.js';
+import { readFormData } from './form-data.js';
 import { Applications } from '../applications/applications.js';
 import { Datastores } from '../applications/datastores.js';
 import { PropertyIndexes } from '../../store/property-indexes.js';
@@ -46,7 +47,7 @@ declare module 'fastify' {
  */
 export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRoutesOptions): Promise<void> {
   const { config, store } = options;
-  const mailer = options.mailer ?? new OutboxMailer(path.join(config.dataDir, 'outbox'));
+  const mailer = options.mailer ?? mailerFor(config);
   const groups = new Groups(store);
   const applications = new Applications(store, groups);
   const sessions = new SessionStore(store.executor as Kysely<Database>, config.auth.hexabaseSessionSeconds * 1000);
@@ -166,6 +167,8 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   route('GET', '/groups/:groupId/users', true, async (req) => members.inGroup(session(req).userId, params(req).groupId, flag(query(req).recursive)));
   route('GET', '/workspaces/:workspaceId/users', true, async (req) => members.byGroup(session(req).userId, params(req).workspaceId, flag(query(req).admin_only)));
   route('GET', '/users/all/g/:groupId', true, async (req) => members.allBelow(session(req).userId, params(req).groupId));
+  const userImport = new UserImport({ store, groups, members, passwords: options.passwords });
+  route('POST', '/userimport', true, async (req) => userImport.run(session(req).userId, await readFormData(req.headers['content-type'], req.body)));
 
   // Applications (kura's definition endpoint) and roles (roles/).
   const appParams = (req: FastifyRequest) => req.params as { appId: string; roleId: string; workspaceId: string; groupId: string };
