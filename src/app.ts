@@ -77,7 +77,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   const passwords = new PasswordHasher(config.scrypt);
   await http.register(unitRoutes, { config, store, blobs });
   await http.register(cellRoutes, { config, store, auth: { passwords, codec, keys, issuerKeys, roles, principals, outbound }, blobs, cache });
-  await http.register(hexabaseRoutes, { prefix: '/api/v0', config, store, passwords, blobs });
+  await http.register(hexabaseRoutes, { prefix: '/api/v0', config, store, passwords, blobs, cache });
   await http.ready();
 
   let closing: Promise<void> | undefined;

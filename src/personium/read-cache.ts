@@ -11,13 +11,21 @@ import { END_LINK, isSchemaScope } from './odata-col/schema-model.js';
  * a write outlives it. Three domains, so a stream of file uploads or user-data writes does not keep
  * dropping lookups they cannot change: `entity` (cells, boxes; bumped by writes of control
  * objects, see EntityStore.onEntityWrite), `schema` (OData collections' schemas; bumped by writes
- * in a `$metadata` scope) and `tree` (WebDAV paths and listings; bumped by every write transaction).
+ * in a `$metadata` scope), `hexabase` (what a Hexabase request resolves before touching items:
+ * bumped by writes of its users, workspaces, groups, applications and datastores and of the links
+ * between them) and `tree` (WebDAV paths and listings; bumped by every write transaction).
  * Other nodes of a scaled-out unit see a change within TTL_MS.
  */
 const TTL_MS = 1000;
+const HEXABASE_CELL = 'hx';
+
+/** Memberships, admin rights and role grants of the Hexabase dialect; links between items change none of them. */
+function isHexabaseLink(name: string): boolean {
+  return name.startsWith('hx.') && name !== 'hx.item-link';
+}
 const MAX_ENTRIES = 10_000;
 
-export type CacheDomain = 'entity' | 'tree' | 'schema';
+export type CacheDomain = 'entity' | 'tree' | 'schema' | 'hexabase';
 
 interface Entry {
   value: unknown;
@@ -35,6 +43,7 @@ export class ReadCache {
     entity: new Generation(),
     tree: new Generation(),
     schema: new Generation(),
+    hexabase: new Generation(),
   };
 
   /** Called before a change to what `domain` caches, and again once it has ended. */
@@ -48,11 +57,14 @@ export class ReadCache {
   entityChanged(change: EntityChange): void {
     if ('link' in change) {
       if (change.link === END_LINK) this.bump('schema');
+      if (isHexabaseLink(change.link)) this.bump('hexabase');
       return;
     }
     const scope = change.scope;
     if (!scope || isSchemaScope(scope)) this.bump('schema');
     if (!scope || scope.nodeId === '') this.bump('entity');
+    // Hexabase's users, workspaces, groups, applications, roles and datastores (not items and their histories).
+    if (!scope || (scope.cellId === HEXABASE_CELL && scope.boxId === '')) this.bump('hexabase');
   }
 
   get<T>(domain: CacheDomain, key: string): T | undefined {

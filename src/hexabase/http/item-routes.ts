@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { EntityStore } from '../../store/entity-store.js';
 import type { PropertyIndexes } from '../../store/property-indexes.js';
+import type { ReadCache } from '../../personium/read-cache.js';
 import type { Applications } from '../applications/applications.js';
 import { DatastoreResolver } from '../items/context.js';
 import { Histories } from '../items/histories.js';
@@ -18,6 +19,7 @@ interface ItemRouteDeps {
   store: EntityStore;
   applications: Applications;
   indexes: PropertyIndexes;
+  cache?: ReadCache | undefined;
   files?: (FileDescriber & ItemFiles) | undefined;
   jsonBody: (req: FastifyRequest) => Body;
   /** The body as JSON when there is one, `{}` when empty (DELETE bodies are optional). */
@@ -36,7 +38,7 @@ interface ItemParams {
 /** The item endpoints (items-search/, item-actions/ writes, item-links/, item-histories/). */
 export function itemRoutes(route: Route, deps: ItemRouteDeps): { items: Items; search: ItemSearch } {
   const { store, jsonBody, optionalBody } = deps;
-  const resolver = new DatastoreResolver(store, deps.applications);
+  const resolver = new DatastoreResolver(store, deps.applications, deps.cache);
   const renderer = new ItemRenderer(store, deps.files);
   const histories = new Histories(store, resolver);
   const links = new ItemLinks(store, resolver, renderer);

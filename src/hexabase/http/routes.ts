@@ -22,6 +22,7 @@ import { BlobStore } from '../../store/blob-store.js';
 import { Files } from '../files/files.js';
 import { fileRoutes } from '../files/routes.js';
 import { CsvText } from '../items/search.js';
+import type { ReadCache } from '../../personium/read-cache.js';
 import { itemRoutes } from './item-routes.js';
 
 export interface HexabaseRoutesOptions {
@@ -30,6 +31,8 @@ export interface HexabaseRoutesOptions {
   passwords: PasswordHasher;
   /** Bodies of item attachments (UploadFile); defaults to the blob store of the data directory. */
   blobs?: BlobStore;
+  /** Item requests keep what they resolve (caller, application, datastore) here. */
+  cache?: ReadCache;
   /** Defaults to the outbox in the data directory. */
   mailer?: Mailer;
 }
@@ -201,7 +204,7 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   const files = new Files({ store, blobs: options.blobs ?? new BlobStore(config.dataDir), applications, maxBytes: config.fileLimit });
   await app.register(fileRoutes, { files, authenticate: (authorization) => accounts.authenticate(authorization) });
 
-  itemRoutes(route, { store, applications, indexes, files, jsonBody, optionalBody });
+  itemRoutes(route, { store, applications, indexes, files, cache: options.cache, jsonBody, optionalBody });
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({

@@ -1,3 +1,4 @@
+import type { ReadCache } from '../../personium/read-cache.js';
 import type { EntityStore, Scope, StoredEntity } from '../../store/entity-store.js';
 import type { Applications } from '../applications/applications.js';
 import type { DatastoreDef } from '../applications/datastores.js';
@@ -36,9 +37,20 @@ export class DatastoreResolver {
   constructor(
     private readonly store: EntityStore,
     private readonly applications: Applications,
+    private readonly cache?: ReadCache,
   ) {}
 
+  /**
+   * Every item request starts here; the answer (a handful of queries: the caller, its workspace
+   * membership and rights, the application, its datastores) is kept in the read cache's `hexabase`
+   * domain, which any change to those objects drops.
+   */
   async resolve(userId: string, appRef: string | undefined, datastoreRef: string): Promise<DatastoreContext> {
+    if (!this.cache) return this.lookup(userId, appRef, datastoreRef);
+    return this.cache.through('hexabase', `ds|${userId}|${appRef ?? ''}|${datastoreRef}`, () => this.lookup(userId, appRef, datastoreRef));
+  }
+
+  private async lookup(userId: string, appRef: string | undefined, datastoreRef: string): Promise<DatastoreContext> {
     let app: StoredEntity;
     if (appRef === undefined) {
       // `/datastores/:d_id/…` routes name the datastore by internal id only.

@@ -2,7 +2,7 @@ import { DuplicateKeyError, VersionMismatchError, type EntityStore, type StoredE
 import type { ActionDef, FieldDef } from '../applications/datastores.js';
 import { HexabaseError } from '../errors.js';
 import { ID_PATTERN, newId } from '../ids.js';
-import { HX_LINKS, HX_SCOPE, HX_SETS, reserve } from '../model.js';
+import { HX_LINKS, HX_SCOPE, HX_SETS } from '../model.js';
 import type { Body } from '../validate.js';
 import { HISTORY_SET, ITEM_LINK, ITEM_SET, historyScope, type DatastoreContext, type DatastoreResolver } from './context.js';
 import type { ItemRenderer } from './render.js';
@@ -243,25 +243,32 @@ export class Items {
   private async reserveUnique(trx: EntityStore, ctx: DatastoreContext, itemId: string, fields: FieldDef[], before: Record<string, unknown>, after: Record<string, unknown>) {
     for (const field of fields) {
       if (!field.unique) continue;
-      const key = (v: unknown) => `${ctx.datastore.key}/${field.field_id}/${uniqueKey(v as Canonical)}`;
+      const scope = counterScope(ctx, 'unique');
+      const key = (v: unknown) => `${field.field_id}/${uniqueKey(v as Canonical)}`;
       const old = before[field.field_id];
       const now = after[field.field_id];
       if (old !== undefined && old !== null) {
-        const reserved = await trx.get(HX_SCOPE, UNIQUE_SET, key(old));
+        const reserved = await trx.get(scope, UNIQUE_SET, key(old));
         if (reserved && reserved.props.i_id === itemId) await trx.delete(reserved);
       }
       if (now !== undefined && now !== null) {
-        await reserve(trx, UNIQUE_SET, key(now), { i_id: itemId }, `${field.display_id}: the value ${String(now)} is taken by another item`);
+        try {
+          await trx.insert(scope, UNIQUE_SET, key(now), { i_id: itemId });
+        } catch (err) {
+          if (err instanceof DuplicateKeyError) throw new HexabaseError('INVALID_VALUE', `${field.display_id}: the value ${String(now)} is taken by another item`);
+          throw err;
+        }
       }
     }
   }
 
   /** The next number of an auto-number field (per branch); conflicts between writers retry. */
   private async draw(trx: EntityStore, ctx: DatastoreContext, field: FieldDef, branch: string): Promise<number> {
-    const key = `${ctx.datastore.key}/${field.field_id}/${branch}`;
-    const counter = await trx.get(HX_SCOPE, AUTONUM_SET, key);
+    const key = `${field.field_id}/${branch}`;
+    const scope = counterScope(ctx, 'autonum');
+    const counter = await trx.get(scope, AUTONUM_SET, key);
     if (!counter) {
-      await trx.insert(HX_SCOPE, AUTONUM_SET, key, { n: 1 });
+      await trx.insert(scope, AUTONUM_SET, key, { n: 1 });
       return 1;
     }
     const n = Number(counter.props.n) + 1;
@@ -308,6 +315,14 @@ export class Items {
       item_id: current.key,
     });
   }
+}
+
+/**
+ * Where a datastore keeps its unique-value reservations and number counters: beside its items, not
+ * in the Hexabase scope whose writes drop the resolved-datastore cache (read-cache.ts).
+ */
+function counterScope(ctx: DatastoreContext, kind: 'unique' | 'autonum') {
+  return { cellId: HX_SCOPE.cellId, boxId: ctx.datastore.key, nodeId: kind };
 }
 
 /** `rev_no` as sent; the page's sample shows an omitted one counting as 0 (and so conflicting). */
