@@ -78,6 +78,45 @@ function sales(req: http.IncomingMessage, res: http.ServerResponse, url: URL): b
   return false;
 }
 
+// The Hexabase equivalent (issue 6): items with typed columns, an index on the searched one.
+db.exec(`create table if not exists items (
+  id text primary key, title text not null, amount integer not null, rev_no integer not null, published integer not null, updated integer not null);
+  create index if not exists items_title on items (title)`);
+const insertItem = db.prepare('insert into items (id, title, amount, rev_no, published, updated) values (?, ?, ?, 1, ?, ?)');
+const itemsByTitle = db.prepare('select id, title, amount, rev_no, published, updated from items where title = ? order by published, id limit ?');
+const countByTitle = db.prepare('select count(*) as n from items where title = ?');
+type Item = { id: string; title: string; amount: number; rev_no: number; published: number; updated: number };
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function items(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
+  if (req.method !== 'POST') return false;
+  if (url.pathname.endsWith('/items/new')) {
+    readJson(req, (body) => {
+      const item = body?.item as { title?: unknown; amount?: unknown } | undefined;
+      if (!item || typeof item.title !== 'string' || typeof item.amount !== 'number') return send(res, 400, { error: 'bad body', error_code: 'INVALID_PARAMS' });
+      const now = Date.now();
+      const id = randomUUID().replace(/-/g, '').slice(0, 24);
+      insertItem.run(id, item.title, item.amount, now, now);
+      send(res, 200, { error: null, history_id: '', item_id: id });
+    });
+    return true;
+  }
+  if (url.pathname.endsWith('/items/search')) {
+    readJson(req, (body) => {
+      const cond = (body?.conditions as Array<{ search_value: string[] }> | undefined)?.[0];
+      const title = cond?.search_value[0] ?? '';
+      const rows = itemsByTitle.all(title, Number(body?.per_page ?? 20)) as Item[];
+      const total = (countByTitle.get(title) as { n: number }).n;
+      send(res, 200, {
+        items: rows.map((r) => ({ title: r.title, amount: String(r.amount), created_at: iso(r.published), i_id: r.id, rev_no: String(r.rev_no) })),
+        totalItems: total,
+      });
+    });
+    return true;
+  }
+  return false;
+}
+
 const insert = db.prepare('insert into cells (id, name, published, updated) values (?, ?, ?, ?)');
 const byName = db.prepare('select id, name, published, updated from cells where name = ?');
 const byPrefix = db.prepare('select id, name, published, updated from cells where name >= ? and name < ? order by published limit ?');
@@ -149,6 +188,7 @@ const server = http.createServer((req, res) => {
   const put = /^\/bench\/box\/put\d+\/([^/]+)$/.exec(url.pathname);
   if (put && req.method === 'PUT') return durablePut(req, res, put[1]!);
   if (url.pathname.startsWith('/bench/box/odata/') && sales(req, res, url)) return;
+  if (url.pathname.startsWith('/api/v0/') && items(req, res, url)) return;
   const method = req.headers['x-http-method-override'] ?? req.method;
   if (url.pathname === '/bench/box/big' && method === 'PROPFIND') return statLoop(res);
   if (req.method === 'POST' && url.pathname === '/__ctl/Cell') {

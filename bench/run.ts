@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CONNECTIONS, FILE_4K, ODATA_ROWS, ODATA_SET, PRELOAD, TITLES, TOKEN, davScenarios, odataScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
+import { CONNECTIONS, FILE_4K, HX_DATASTORE, HX_ROWS, hexabaseScenarios, ODATA_ROWS, ODATA_SET, PRELOAD, TITLES, TOKEN, davScenarios, odataScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -21,7 +21,7 @@ interface Server {
   url: string;
 }
 
-scenarios.push(...davScenarios, ...odataScenarios);
+scenarios.push(...davScenarios, ...odataScenarios, ...hexabaseScenarios);
 // BENCH_ONLY=regex runs a subset (for working on one scenario); the targets then report what ran.
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
 if (only) scenarios.splice(0, scenarios.length, ...scenarios.filter((sc) => only.test(sc.name)));
@@ -143,6 +143,45 @@ async function preloadOData(server: Server): Promise<void> {
   await Promise.all(Array.from({ length: 64 }, worker));
 }
 
+/**
+ * The Hexabase scenarios' data: kura gets a user (sign-up with the confirmation id the registration
+ * answers), an application and a datastore whose `title` is searchable (so indexed); both servers
+ * then load HX_ROWS items through their own create endpoint. Returns the token to measure with.
+ */
+async function preloadHexabase(server: Server): Promise<string> {
+  let token = TOKEN;
+  if (server.name === 'kura') {
+    const post = async (url: string, body: unknown, auth?: string) => {
+      const res = await fetch(`${server.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify(body) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`POST ${url} answered ${res.status}: ${text}`);
+      return JSON.parse(text) as Record<string, any>;
+    };
+    const started = await post('/api/v0/users/registration', { email: 'bench@example.com', username: 'bench', registration_domain: 'example.com', hostname: 'app.example.com' });
+    token = (await post('/api/v0/users/registration/confirm', { confirmation_id: started.confirmation_id, email: 'bench@example.com', password: 'bench-password', workspace: 'Bench' })).token;
+    await post('/api/v0/applications', { name: 'Bench', display_id: 'bench' }, token);
+    await post('/api/v0/applications/bench/datastores', {
+      name: 'Orders',
+      display_id: 'orders',
+      fields: [
+        { display_id: 'title', name: 'Title', dataType: 'text', as_title: true, search: true },
+        { display_id: 'amount', name: 'Amount', dataType: 'number', search: true },
+      ],
+    }, token);
+  }
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < HX_ROWS; i = next++) {
+      const res = await fetch(`${server.url}${HX_DATASTORE}/items/new`, { method: 'POST', headers: auth, body: JSON.stringify({ item: { title: `t-${i % TITLES}`, amount: i } }) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`${server.name}: item preload answered ${res.status}: ${text}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  return token;
+}
+
 const MKCOL_ODATA_BODY =
   '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>' +
   '<D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
@@ -160,6 +199,10 @@ async function runAll(name: Server['name']) {
     for (const scenario of scenarios) {
       if (!cellRss && !scenario.name.startsWith('Cell')) cellRss = rssMiB(server.child.pid!);
       if (scenario === scenarios.find((sc) => odataScenarios.includes(sc))) await preloadOData(server);
+      if (scenario === scenarios.find((sc) => hexabaseScenarios.includes(sc))) {
+        const token = await preloadHexabase(server);
+        for (const sc of hexabaseScenarios) sc.headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      }
       await measure(server, scenario, WARMUP);
       figures.set(scenario.name, await measure(server, scenario, DURATION));
     }
@@ -223,6 +266,12 @@ async function main(): Promise<void> {
   console.log(`targets: ${targets.join(', ')}`);
   console.log(`WebDAV targets: ${davTargets.join(', ')}`);
   console.log(`OData targets: ${odataTargets.join(', ')}`);
+  const itemList = rows.find((r) => r.scenario === 'ItemList indexed (100k)') ?? { ratio: NaN, kura: { p50: NaN, p99: NaN } };
+  const hexabaseTargets = [
+    `CreateItem ≥0.4× bare insert ${mark(ratioOf('Item create') >= 0.4)} (${ratioOf('Item create').toFixed(2)}×)`,
+    `ItemList indexed ≥0.35× ${mark(itemList.ratio >= 0.35)} (${itemList.ratio.toFixed(2)}×), p99 ≤20 ms ${mark(itemList.kura.p99 <= 20)} (${itemList.kura.p50}/${itemList.kura.p99} ms)`,
+  ];
+  console.log(`Hexabase targets: ${hexabaseTargets.join(', ')}`);
 
   const auth = only && !only.test('Role read') ? [] : await runAuth();
 

@@ -87,6 +87,26 @@ export const odataScenarios: Scenario[] = [
   },
 ];
 
+/** Issue 6: Hexabase items; HX_ROWS items are loaded before measuring (the driver sets each server's token). */
+export const HX_ROWS = Number(process.env.BENCH_HX_ROWS ?? 100_000);
+export const HX_DATASTORE = '/api/v0/applications/bench/datastores/orders';
+export const hexabaseScenarios: Scenario[] = [
+  {
+    name: 'Item create',
+    method: 'POST',
+    path: () => `${HX_DATASTORE}/items/new`,
+    body: (n) => JSON.stringify({ item: { title: `new-${n % TITLES}`, amount: n } }),
+    expect: 200,
+  },
+  {
+    name: 'ItemList indexed (100k)',
+    method: 'POST',
+    path: () => `${HX_DATASTORE}/items/search`,
+    body: (n) => JSON.stringify({ conditions: [{ id: 'title', search_value: [`t-${(n * 31) % TITLES}`], exact_match: true }], per_page: 20, page: 1, use_display_id: true }),
+    expect: 200,
+  },
+];
+
 /** Issue 3: the same control-object read under different tokens (the driver passes the header). */
 export function roleReadScenario(name: string, authorization: string): Scenario {
   return { name, method: 'GET', path: () => "/home/__ctl/Role('readers')", expect: 200, headers: { authorization } };
@@ -104,7 +124,7 @@ export const passwordScenario: Scenario = {
 
 /** Every scenario by name; role reads are built on demand (their token comes with the request). */
 export function scenarioNamed(name: string, givenHeaders?: Record<string, string>): Scenario {
-  const found = [...scenarios, ...davScenarios, ...odataScenarios, passwordScenario].find((s) => s.name === name);
+  const found = [...scenarios, ...davScenarios, ...odataScenarios, ...hexabaseScenarios, passwordScenario].find((s) => s.name === name);
   if (found) return givenHeaders ? { ...found, headers: givenHeaders } : found;
   if (name.startsWith('Role read') && givenHeaders?.authorization) return roleReadScenario(name, givenHeaders.authorization);
   throw new Error(`no scenario named ${name}`);
