@@ -112,12 +112,20 @@ export class Applications {
 
   /** An application the caller may see (else NOT_FOUND: it is not there for the caller). */
   async visible(userId: string, appRef: string): Promise<StoredEntity> {
+    return (await this.access(userId, appRef)).app;
+  }
+
+  /**
+   * What the caller may do in an application it can see: everything as workspace administrator or
+   * as its creator (`privileged`), otherwise what its roles in it (`roleKeys`) allow.
+   */
+  async access(userId: string, appRef: string): Promise<{ app: StoredEntity; privileged: boolean; roleKeys: string[] }> {
     const { user, workspace, admin } = await this.groups.caller(userId);
     const app = await this.app(workspace.key, appRef);
-    if (!admin && app.props.created_by !== user.key && !(await this.effectiveRoles(user, workspace.key)).some((r) => r.props.p_id === app.key)) {
-      throw new HexabaseError('NOT_FOUND', 'no such application');
-    }
-    return app;
+    const privileged = admin || app.props.created_by === user.key;
+    const roleKeys = privileged ? [] : (await this.effectiveRoles(user, workspace.key)).filter((r) => r.props.p_id === app.key).map((r) => r.key);
+    if (!privileged && roleKeys.length === 0) throw new HexabaseError('NOT_FOUND', 'no such application');
+    return { app, privileged, roleKeys };
   }
 
   async datastoresOf(appKey: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
@@ -226,7 +234,7 @@ export class Applications {
     return byDisplay;
   }
 
-  private rolesOf(app: StoredEntity, store: EntityStore = this.store): Promise<StoredEntity[]> {
+  rolesOf(app: StoredEntity, store: EntityStore = this.store): Promise<StoredEntity[]> {
     return entitiesWhere(store, HX_SETS.role, 'p_id', app.key);
   }
 

@@ -55,6 +55,17 @@ export interface ActionDef {
   from_status_id: string | null;
   next_status_id: string | null;
   display_order: number;
+  description?: string;
+  /** Internal ids of the application roles that may run it; empty = every role of the application. */
+  roles?: string[];
+  /** Per field id: whether the action shows and may change the field, and must leave it filled. */
+  field_settings?: Record<string, FieldSetting>;
+}
+
+export interface FieldSetting {
+  show: boolean;
+  update: boolean;
+  mandatory: boolean;
 }
 
 export interface DatastoreDef {
@@ -83,7 +94,7 @@ export class Datastores {
     const id = newId();
     await this.store.withTransaction(async (trx) => {
       const siblings = await this.datastoresOf(app.key, trx);
-      const def = readDefinition(body, undefined, siblings);
+      const def = readDefinition(body, undefined, siblings, await this.applications.rolesOf(app, trx));
       await reserveDisplayId(trx, app.key, displayId, id);
       await trx.insert(HX_SCOPE, HX_SETS.datastore, id, { p_id: app.key, w_id: app.props.w_id, name, display_id: displayId, ...def });
     });
@@ -99,7 +110,7 @@ export class Datastores {
       if (!current) throw new HexabaseError('NOT_FOUND', 'no such datastore');
       const name = body.name === undefined ? String(current.props.name) : requireText(body.name, 'name');
       const displayId = body.display_id === undefined ? String(current.props.display_id) : requireDisplayId(body.display_id);
-      const def = readDefinition(body, current.props as unknown as DatastoreDef, siblings.filter((s) => s.id !== current.id));
+      const def = readDefinition(body, current.props as unknown as DatastoreDef, siblings.filter((s) => s.id !== current.id), await this.applications.rolesOf(app, trx));
       if (displayId !== current.props.display_id) {
         const old = await trx.get(HX_SCOPE, HX_SETS.datastoreDisplayId, `${app.key}/${String(current.props.display_id)}`);
         if (old) await trx.delete(old);
@@ -131,37 +142,46 @@ export class Datastores {
     const app = await this.applications.visible(userId, appRef);
     const ds = find(await this.datastoresOf(app.key), datastoreRef);
     if (!ds) throw new HexabaseError('NOT_FOUND', `fields for d_id: ${datastoreRef} is not found`);
-    const fields: Record<string, unknown> = {};
+    const defs = ds.props.fields as FieldDef[];
     const layout: Record<string, unknown> = {};
-    let titleOrder = 0;
-    (ds.props.fields as FieldDef[]).forEach((f, i) => {
-      fields[f.field_id] = {
-        field_id: f.field_id,
-        name: f.name,
-        display_id: f.display_id,
-        dataType: f.dataType,
-        search: f.search,
-        show_list: f.show_list,
-        as_title: f.as_title,
-        status: f.dataType === 'status',
-        fieldIndex: i,
-        title_order: f.as_title ? ++titleOrder : 0,
-        full_text: f.full_text === true,
-        unique: f.unique,
-        min_value: '',
-        max_value: '',
-        ...(f.dslookup_datastore_id ? { dslookup_info: { dslookup_datastore_id: f.dslookup_datastore_id, dslookup_field_id: '' } } : {}),
-        ...(f.options ? { options: f.options.map(({ option_id, sort_id, value, enabled, display_id }) => ({ option_id, sort_id, value, enabled, display_id })) } : {}),
-      };
+    defs.forEach((f, i) => {
       // One field per row, full width: kura keeps no GUI layout of its own.
       layout[f.field_id] = { field_id: f.field_id, sizeX: f.dataType === 'status' ? 0 : 12, sizeY: f.dataType === 'status' ? 0 : 1, col: 0, row: f.dataType === 'status' ? 0 : i };
     });
+    const fields = describeFields(defs);
     return { fields, field_layout: layout };
   }
 
   private datastoresOf(appKey: string, store: EntityStore = this.store): Promise<StoredEntity[]> {
     return this.applications.datastoresOf(appKey, store);
   }
+}
+
+/** The field descriptions of GetDatastoreFields (and GetInputFields' `action_fields`), keyed by field id. */
+export function describeFields(defs: FieldDef[]): Record<string, Record<string, unknown>> {
+  const fields: Record<string, Record<string, unknown>> = {};
+  let titleOrder = 0;
+  defs.forEach((f, i) => {
+    fields[f.field_id] = {
+      field_id: f.field_id,
+      name: f.name,
+      display_id: f.display_id,
+      dataType: f.dataType,
+      search: f.search,
+      show_list: f.show_list,
+      as_title: f.as_title,
+      status: f.dataType === 'status',
+      fieldIndex: i,
+      title_order: f.as_title ? ++titleOrder : 0,
+      full_text: f.full_text === true,
+      unique: f.unique,
+      min_value: '',
+      max_value: '',
+      ...(f.dslookup_datastore_id ? { dslookup_info: { dslookup_datastore_id: f.dslookup_datastore_id, dslookup_field_id: '' } } : {}),
+      ...(f.options ? { options: f.options.map(({ option_id, sort_id, value, enabled, display_id }) => ({ option_id, sort_id, value, enabled, display_id })) } : {}),
+    };
+  });
+  return fields;
 }
 
 function find(datastores: StoredEntity[], ref: string): StoredEntity | undefined {
@@ -196,7 +216,7 @@ function flag(value: unknown, name: string): boolean {
 }
 
 /** The fields, statuses and actions of a definition body, checked whole; ids of `previous` are kept by display id. */
-function readDefinition(body: Body, previous: DatastoreDef | undefined, siblings: StoredEntity[]): DatastoreDef {
+function readDefinition(body: Body, previous: DatastoreDef | undefined, siblings: StoredEntity[], roles: StoredEntity[]): DatastoreDef {
   const fieldBodies = list(body.fields, 'fields', FIELDS_MAX);
   if (fieldBodies.length === 0) throw new HexabaseError('INVALID_PARAMS', 'fields is required');
   const oldFields = new Map((previous?.fields ?? []).map((f) => [f.display_id, f]));
@@ -274,6 +294,24 @@ function readDefinition(body: Body, previous: DatastoreDef | undefined, siblings
     const displayId = requireDisplayId(a.display_id, `actions[${i}].display_id`);
     const crud = a.crud_type;
     if (crud !== '1' && crud !== '2' && crud !== '3' && crud !== '4') throw new HexabaseError('INVALID_VALUE', `actions[${i}].crud_type is "1", "2", "3" or "4"`);
+    const roleKeys = (a.roles === undefined ? [] : Array.isArray(a.roles) ? a.roles : [null]).map((ref) => {
+      const role = roles.find((r) => r.key === ref) ?? roles.find((r) => r.props.display_id === ref);
+      if (!role) throw new HexabaseError('INVALID_VALUE', `actions[${i}].roles names ${String(ref)}, no role of this application`);
+      return role.key;
+    });
+    const settings: Record<string, FieldSetting> = {};
+    for (const [j, setting] of list(a.field_settings, `actions[${i}].field_settings`, FIELDS_MAX).entries()) {
+      const at = `actions[${i}].field_settings[${j}]`;
+      const ref = requireText(setting.field_id, `${at}.field_id`);
+      const field = fields.find((f) => f.display_id === ref || f.field_id === ref);
+      if (!field) throw new HexabaseError('INVALID_VALUE', `${at}.field_id names no field of this datastore`);
+      const show = setting.show === undefined ? true : flag(setting.show, `${at}.show`);
+      settings[field.field_id] = {
+        show,
+        update: setting.update === undefined ? show : flag(setting.update, `${at}.update`),
+        mandatory: flag(setting.mandatory, `${at}.mandatory`),
+      };
+    }
     return {
       a_id: oldActions.get(displayId)?.a_id ?? newId(),
       display_id: displayId,
@@ -282,6 +320,9 @@ function readDefinition(body: Body, previous: DatastoreDef | undefined, siblings
       from_status_id: statusId(a.from_status_id, `actions[${i}].from_status_id`),
       next_status_id: statusId(a.next_status_id, `actions[${i}].next_status_id`),
       display_order: i,
+      description: optionalText(a.description, `actions[${i}].description`) ?? '',
+      roles: [...new Set(roleKeys)],
+      field_settings: settings,
     };
   });
   unique(actions.map((a) => a.display_id), 'action display_id');

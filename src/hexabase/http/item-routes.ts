@@ -11,7 +11,9 @@ import { ItemRenderer, type FileDescriber } from '../items/render.js';
 import { ItemSearch } from '../items/search.js';
 import { UserQueries } from '../items/queries.js';
 import { GlobalSearch } from '../items/global-search.js';
-import type { Body } from '../validate.js';
+import { requireText, type Body } from '../validate.js';
+import { newId } from '../ids.js';
+import { actionFields } from '../items/action-fields.js';
 
 export type Route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, login: boolean, handler: (req: FastifyRequest) => Promise<unknown>) => void;
 
@@ -27,6 +29,7 @@ interface ItemRouteDeps {
 }
 
 interface ItemParams {
+  actionId: string;
   appId: string;
   datastoreId: string;
   itemId: string;
@@ -56,6 +59,26 @@ export function itemRoutes(route: Route, deps: ItemRouteDeps): { items: Items; s
     const { ctx, select } = await search.selectForDelete(user(req), p(req).appId, p(req).datastoreId, jsonBody(req));
     return items.removeWhere(ctx, select);
   });
+  // Actions (item-actions/).
+  route('GET', '/datastores/:datastoreId/new-action', true, async (req) => items.newActions(await resolver.resolve(user(req), undefined, p(req).datastoreId)));
+  route('POST', '/datastores/:datastoreId/items/create-id', true, async (req) => {
+    await resolver.resolve(user(req), undefined, p(req).datastoreId);
+    return { item_id: newId() };
+  });
+  route('POST', '/items/:itemId/new-actions/:actionId', true, async (req) => items.createWithId(user(req), p(req).itemId, p(req).actionId, jsonBody(req)));
+  route('GET', '/datastores/:datastoreId/actions/:actionId/fields', true, async (req) =>
+    actionFields(await resolver.resolve(user(req), undefined, p(req).datastoreId), p(req).actionId),
+  );
+  route('POST', `${base}/items/action/:itemId/:actionId`, true, async (req) =>
+    items.execute(user(req), p(req).appId, p(req).datastoreId, p(req).itemId, p(req).actionId, jsonBody(req)),
+  );
+  route('POST', '/items/:itemId/actions/:actionId', true, async (req) => {
+    const body = jsonBody(req);
+    return items.execute(user(req), undefined, requireText(body.datastore_id, 'datastore_id'), p(req).itemId, p(req).actionId, body);
+  });
+  route('POST', `${base}/items/bulkaction/:actionId`, true, async (req) =>
+    items.bulk(user(req), p(req).appId, p(req).datastoreId, p(req).actionId, jsonBody(req), (ctx, limit) => search.selectForBulk(ctx, jsonBody(req), limit)),
+  );
   route('GET', `${base}/fields/:fieldId/autonum`, true, async (req) => items.autoNumber(user(req), p(req).appId, p(req).datastoreId, p(req).fieldId, q(req)));
 
   route('POST', `${base}/items/search`, true, async (req) => search.list(user(req), p(req).appId, p(req).datastoreId, jsonBody(req)));

@@ -24,6 +24,10 @@ export function historyScope(datastoreKey: string, itemKey: string): Scope {
 export interface DatastoreContext {
   user: StoredEntity;
   app: StoredEntity;
+  /** Workspace administrator or the application's creator: may run every action. */
+  privileged: boolean;
+  /** The caller's roles in the application (internal ids), for actions restricted to roles. */
+  roleKeys: string[];
   datastore: StoredEntity;
   def: DatastoreDef;
   scope: Scope;
@@ -51,25 +55,24 @@ export class DatastoreResolver {
   }
 
   private async lookup(userId: string, appRef: string | undefined, datastoreRef: string): Promise<DatastoreContext> {
-    let app: StoredEntity;
-    if (appRef === undefined) {
+    let ref = appRef;
+    if (ref === undefined) {
       // `/datastores/:d_id/…` routes name the datastore by internal id only.
       const ds = ID_PATTERN.test(datastoreRef) ? await this.store.get(HX_SCOPE, HX_SETS.datastore, datastoreRef) : undefined;
       if (!ds) throw new HexabaseError('NOT_FOUND', `no datastore ${datastoreRef}`);
-      app = await this.applications.visible(userId, String(ds.props.p_id));
-    } else {
-      app = await this.applications.visible(userId, appRef);
+      ref = String(ds.props.p_id);
     }
+    const { app, privileged, roleKeys } = await this.applications.access(userId, ref);
     const datastores = await this.applications.datastoresOf(app.key);
     const datastore = datastores.find((d) => d.key === datastoreRef) ?? datastores.find((d) => d.props.display_id === datastoreRef);
     if (!datastore) throw new HexabaseError('NOT_FOUND', `no datastore ${datastoreRef} in this application`);
     const user = await requireUser(this.store, userId);
-    return { user, app, datastore, def: datastore.props as unknown as DatastoreDef, scope: itemScope(app.key, datastore.key) };
+    return { user, app, privileged, roleKeys, datastore, def: datastore.props as unknown as DatastoreDef, scope: itemScope(app.key, datastore.key) };
   }
 
   /** An application the caller may see, and the caller (routes without a datastore). */
   async resolveApp(userId: string, appRef: string): Promise<{ user: StoredEntity; app: StoredEntity }> {
-    const app = await this.applications.visible(userId, appRef);
+    const { app } = await this.applications.access(userId, appRef);
     return { user: await requireUser(this.store, userId), app };
   }
 

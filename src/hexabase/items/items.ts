@@ -3,7 +3,7 @@ import type { ActionDef, FieldDef } from '../applications/datastores.js';
 import { HexabaseError } from '../errors.js';
 import { ID_PATTERN, newId } from '../ids.js';
 import { HX_LINKS, HX_SCOPE, HX_SETS } from '../model.js';
-import type { Body } from '../validate.js';
+import { requireText, type Body } from '../validate.js';
 import { HISTORY_SET, ITEM_LINK, ITEM_SET, historyScope, type DatastoreContext, type DatastoreResolver } from './context.js';
 import type { ItemRenderer } from './render.js';
 import { canonicalValue, optionLabels, readChanges, uniqueKey, type Canonical, type ValueChecks } from './values.js';
@@ -44,21 +44,38 @@ export class Items {
   /** CreateItem → `{error, history_id, item_id, item?}`. */
   async create(userId: string, appRef: string | undefined, datastoreRef: string, body: Body, itemId = newId()) {
     const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    return this.createIn(ctx, body, itemId, this.action(ctx, body.action_id, '1'));
+  }
+
+  /** CreateItemWithItemID: the id from CreateNewItemID (files may already be uploaded for it). */
+  async createWithId(userId: string, itemId: string, actionRef: string, body: Body): Promise<null> {
+    if (!ID_PATTERN.test(itemId)) throw new HexabaseError('INVALID_PARAMS', 'item-id is an id from CreateNewItemID');
+    const appRef = requireText(body.project_id, 'project_id');
+    const ctx = await this.resolver.resolve(userId, appRef, requireText(body.datastore_id, 'datastore_id'));
+    await this.createIn(ctx, body, itemId, this.action(ctx, actionRef, '1'));
+    return null;
+  }
+
+  private async createIn(ctx: DatastoreContext, body: Body, itemId: string, action: ActionDef | undefined, copyOf?: Record<string, unknown>) {
     refuseUnsupported(body);
-    const action = this.action(ctx, body.action_id, '1');
     const changes = readChanges(ctx.def, body);
+    checkSettings(ctx, action, changes);
     const values = await this.canonical(ctx, itemId, changes);
-    for (const field of ctx.def.fields) {
-      if (field.required && field.dataType !== 'status' && field.dataType !== 'autonum' && values.get(field.field_id) === undefined) {
-        throw new HexabaseError('INVALID_VALUE', `${field.display_id} is required`);
-      }
-    }
     const comment = readComment(body.comment);
     const statusId = action?.next_status_id ?? ctx.def.statuses[0]?.s_id ?? '';
     const { item, historyId } = await this.retrying(() =>
       this.store.withTransaction(async (trx) => {
         const props: Record<string, unknown> = {};
-        for (const [id, v] of values) if (v !== null) props[id] = v;
+        // A copy starts from the original's values (but draws its own numbers).
+        for (const field of ctx.def.fields) {
+          const v = copyOf?.[field.field_id];
+          if (v !== undefined && field.dataType !== 'autonum' && field.dataType !== 'file') props[field.field_id] = v;
+        }
+        for (const [id, v] of values) {
+          if (v === null) delete props[id];
+          else props[id] = v;
+        }
+        checkFilled(ctx, action, props, true);
         for (const field of ctx.def.fields) {
           if (field.dataType === 'autonum') props[field.field_id] = `${field.prefix ?? ''}${await this.draw(trx, ctx, field, '')}`;
         }
@@ -88,17 +105,129 @@ export class Items {
   /** UpdateItem: `rev_no` must match unless `is_force_update`; → `null` or `{item}`. */
   async update(userId: string, appRef: string | undefined, datastoreRef: string, itemId: string, body: Body) {
     const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    const item = await this.modify(ctx, itemId, body.action_id, body, false);
+    return this.answer(ctx, item, body);
+  }
+
+  /**
+   * ExecuteAction / ExecuteActionByActionID: the named action on one item — an update (crud 2,
+   * moving the status to `next_status_id`), a delete (3) or a copy (4).
+   */
+  async execute(userId: string, appRef: string | undefined, datastoreRef: string, itemId: string, actionRef: string, body: Body) {
+    const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    const action = this.namedAction(ctx, actionRef);
+    switch (action.crud_type) {
+      case '1':
+        throw new HexabaseError('INVALID_PARAMS', `${action.display_id} creates items: run it with CreateItem or CreateItemWithItemID`);
+      case '2':
+        return this.answer(ctx, await this.modify(ctx, itemId, action.a_id, body, false), body);
+      case '3': {
+        await this.store.withTransaction(async (trx) => {
+          const item = await this.resolver.item(ctx, itemId, trx);
+          this.checkStatus(ctx, action, item);
+          await this.deleteOne(trx, ctx, item);
+        });
+        if (this.files) await this.files.removeForItem(itemId);
+        return null;
+      }
+      case '4': {
+        const original = await this.resolver.item(ctx, itemId);
+        this.checkStatus(ctx, action, original);
+        return this.createIn(ctx, body, newId(), action, original.props);
+      }
+    }
+  }
+
+  /**
+   * ExecuteBulkAction: an update action on every item the conditions select (at most `max_items`),
+   * each item in its own transaction, each outcome reported; `item_revisions` makes the named items
+   * revision-checked, the others are forced (the page's rule).
+   */
+  async bulk(userId: string, appRef: string, datastoreRef: string, actionRef: string, body: Body, select: (ctx: DatastoreContext, limit: number) => Promise<{ items: StoredEntity[]; matched: number }>) {
+    const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
+    const action = this.namedAction(ctx, actionRef);
+    if (action.crud_type !== '2' && action.crud_type !== '3') throw new HexabaseError('INVALID_PARAMS', 'a bulk action updates or deletes items');
+    const max = body.max_items === undefined ? 100 : body.max_items;
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 10 || max > 300 || max % 10 !== 0) throw new HexabaseError('INVALID_PARAMS', 'max_items is 10, 20, … 300');
+    const revisions = body.item_revisions ?? {};
+    if (typeof revisions !== 'object' || revisions === null || Array.isArray(revisions)) throw new HexabaseError('INVALID_PARAMS', 'item_revisions maps item ids to rev_no');
+    // Values are checked once, before any item changes: a bad value fails the whole call.
     refuseUnsupported(body);
-    const action = this.action(ctx, body.action_id, '2');
+    checkSettings(ctx, action, readChanges(ctx.def, body));
+    const { items, matched } = await select(ctx, max);
+    if (matched === 0) return { errors: [{ description: 'target was not found.', error: '', error_level: 'WARN' }], has_error: false, result: { matched: 0, processed: 0 } };
+    if (matched > max && body.continue_proc !== true) {
+      return { errors: [{ description: `the number of items has reached max_items ${max}`, error_level: 'WARN' }], has_error: true, result: { matched, processed: 0 } };
+    }
+    const errors: Record<string, unknown>[] = [];
+    if (matched > max) errors.push({ description: `the number of items has reached max_items ${max}`, error_level: 'WARN' });
+    let processed = 0;
+    for (const item of items.slice(0, max)) {
+      const rev = (revisions as Record<string, unknown>)[item.key];
+      try {
+        if (action.crud_type === '3') {
+          await this.store.withTransaction(async (trx) => {
+            const current = await this.resolver.item(ctx, item.key, trx);
+            if (rev !== undefined && readRevision(rev) !== current.version) throw await this.revConflict(ctx, current, readRevision(rev));
+            this.checkStatus(ctx, action, current);
+            await this.deleteOne(trx, ctx, current);
+          });
+          if (this.files) await this.files.removeForItem(item.key);
+        } else {
+          await this.modify(ctx, item.key, action.a_id, { ...body, rev_no: rev, is_force_update: rev === undefined }, true);
+        }
+        processed++;
+      } catch (err) {
+        if (!(err instanceof HexabaseError)) throw err;
+        const conflict = err.code === 'ITEM_REV_CONFLICT';
+        errors.push({
+          description: err.message,
+          error: conflict ? 'Revision number mismatch' : err.code === 'NO_PRIVILEGES' ? 'action not allowed in the current status' : 'Error',
+          error_code: err.code,
+          error_level: 'ERROR',
+          reference_id: item.key,
+        });
+      }
+    }
+    const out: Record<string, unknown> = { has_error: errors.length > 0, result: { matched, processed } };
+    return errors.length > 0 ? { errors, ...out } : out;
+  }
+
+  /** GetNewActions: the create actions the caller may run. */
+  newActions(ctx: DatastoreContext) {
+    const actions = (ctx.def.actions ?? []).filter((a) => a.crud_type === '1' && mayRun(ctx, a));
+    if (actions.length === 0) {
+      throw new HexabaseError('INVALID_PARAMS', `new action is not found for ${ctx.datastore.key}`, 404, {
+        code: 101,
+        error_code: 'INVALID_PARAMS',
+        message: `new action is not found for ${ctx.datastore.key}`,
+      });
+    }
+    return { actions: actions.map((a) => ({ action_id: a.a_id, display_order: a.display_order, crud_type: '1', next_status_id: a.next_status_id ?? '' })) };
+  }
+
+  private async answer(ctx: DatastoreContext, item: StoredEntity, body: Body) {
+    if (body.return_item_result !== true) return null;
+    return { item: (await this.renderer.flat(ctx, [item], { displayIds: body.use_display_id === true, numbers: false, lookups: false }))[0] };
+  }
+
+  /**
+   * One item's update as `actionRef` (or the default update action): revision, status and role
+   * checks, the changed values, unique reservations, the new status and the history, together.
+   */
+  private async modify(ctx: DatastoreContext, itemId: string, actionRef: unknown, body: Body, bulk: boolean): Promise<StoredEntity> {
+    refuseUnsupported(body);
     const forced = body.is_force_update === true;
     const expected = forced ? undefined : readRevision(body.rev_no);
     const changes = readChanges(ctx.def, body);
     const values = await this.canonical(ctx, itemId, changes);
     const comment = readComment(body.comment);
-    const item = await this.retrying(() =>
+    return this.retrying(() =>
       this.store.withTransaction(async (trx) => {
         const current = await this.resolver.item(ctx, itemId, trx);
         if (expected !== undefined && expected !== current.version) throw await this.revConflict(ctx, current, expected);
+        const action = this.updateAction(ctx, actionRef, current);
+        if (!bulk) checkSettings(ctx, action, changes);
         const props: Record<string, unknown> = { ...current.props };
         const diff: HistoryEntry['changes'] = [];
         for (const [id, v] of values) {
@@ -111,6 +240,7 @@ export class Items {
         for (const field of ctx.def.fields) {
           if (field.required && values.has(field.field_id) && props[field.field_id] === undefined) throw new HexabaseError('INVALID_VALUE', `${field.display_id} is required`);
         }
+        checkFilled(ctx, action, props, false);
         await this.reserveUnique(trx, ctx, itemId, ctx.def.fields.filter((f) => diff.some((d) => d.field_id === f.field_id)), current.props, props);
         if (action?.next_status_id) props.status_id = action.next_status_id;
         Object.assign(props, { updated_by: ctx.user.key, title: titleOf(ctx, props) });
@@ -119,8 +249,32 @@ export class Items {
         return next;
       }),
     );
-    if (body.return_item_result !== true) return null;
-    return { item: (await this.renderer.flat(ctx, [item], { displayIds: body.use_display_id === true, numbers: false, lookups: false }))[0] };
+  }
+
+  /** The update action for `item`: the named one (allowed in its status), else the first plain update action the caller may run. */
+  private updateAction(ctx: DatastoreContext, ref: unknown, item: StoredEntity): ActionDef | undefined {
+    if (ref !== undefined && ref !== null && ref !== '') {
+      const action = this.action(ctx, ref, '2');
+      this.checkStatus(ctx, action!, item);
+      return action;
+    }
+    const plain = (ctx.def.actions ?? []).filter((a) => a.crud_type === '2' && !a.next_status_id);
+    if (plain.length === 0) return undefined;
+    const usable = plain.find((a) => mayRun(ctx, a) && (!a.from_status_id || a.from_status_id === item.props.status_id));
+    if (!usable) throw noPrivileges(ctx, plain[0]!.display_id);
+    return usable;
+  }
+
+  /** An action may start only from its `from_status_id`. */
+  private checkStatus(ctx: DatastoreContext, action: ActionDef, item: StoredEntity): void {
+    if (action.from_status_id && item.props.status_id !== action.from_status_id) throw noPrivileges(ctx, `${action.display_id}(${action.a_id})`);
+  }
+
+  /** An action by internal or display id, which the caller's roles must allow. */
+  private namedAction(ctx: DatastoreContext, ref: string): ActionDef {
+    const found = (ctx.def.actions ?? []).find((a) => a.a_id === ref) ?? (ctx.def.actions ?? []).find((a) => a.display_id === ref);
+    if (!found || !mayRun(ctx, found)) throw noPrivileges(ctx, ref);
+    return found;
   }
 
   /** DeleteItem `{delete_linked_items?, target_datastores?}` → `{error: null}`. */
@@ -192,17 +346,22 @@ export class Items {
     return { has_error: false, result: { number, value: `${field.prefix ?? ''}${branch}${text}` } };
   }
 
-  /** The action a write runs as: the named one, else the datastore's first of that kind. */
+  /** The action a write runs as: the named one, else the datastore's first of that kind the caller may run. */
   action(ctx: DatastoreContext, ref: unknown, crud: '1' | '2' | '3'): ActionDef | undefined {
     const actions = ctx.def.actions ?? [];
     if (ref !== undefined && ref !== null && ref !== '') {
       const found = actions.find((a) => a.a_id === ref) ?? actions.find((a) => a.display_id === ref);
-      if (!found || found.crud_type !== crud) {
-        throw new HexabaseError('NO_PRIVILEGES', `invalid action_id or has no privileges to the user or current item status. a_id:${String(ref)} d_id:${String(ctx.datastore.props.display_id)}(${ctx.datastore.key})`);
-      }
+      if (!found || found.crud_type !== crud || !mayRun(ctx, found)) throw noPrivileges(ctx, String(ref));
       return found;
     }
-    return actions.find((a) => a.crud_type === crud);
+    const ofKind = actions.filter((a) => a.crud_type === crud);
+    if (ofKind.length === 0) return undefined;
+    const usable = ofKind.find((a) => mayRun(ctx, a));
+    if (!usable) {
+      if (crud === '1') throw new HexabaseError('NO_PRIVILEGES', `no available actions to create new item in the database. you should check settings or check if you are in your current workspace[ ${String(ctx.app.props.w_id)} ]`);
+      throw noPrivileges(ctx, ofKind[0]!.display_id);
+    }
+    return usable;
   }
 
   private async deleteOne(trx: EntityStore, ctx: DatastoreContext, item: StoredEntity): Promise<void> {
@@ -323,6 +482,38 @@ export class Items {
  */
 function counterScope(ctx: DatastoreContext, kind: 'unique' | 'autonum') {
   return { cellId: HX_SCOPE.cellId, boxId: ctx.datastore.key, nodeId: kind };
+}
+
+/** Workspace administrators and the application's creator run every action; others those their roles are granted. */
+export function mayRun(ctx: DatastoreContext, action: ActionDef): boolean {
+  return ctx.privileged || !action.roles || action.roles.length === 0 || action.roles.some((r) => ctx.roleKeys.includes(r));
+}
+
+function noPrivileges(ctx: DatastoreContext, actionRef: string): HexabaseError {
+  return new HexabaseError(
+    'NO_PRIVILEGES',
+    `invalid action_id or has no privileges to the user or current item status. a_id:${actionRef} d_id:${String(ctx.datastore.props.display_id)}(${ctx.datastore.key})`,
+  );
+}
+
+/** Fields an action does not let its user change are refused, naming the field. */
+function checkSettings(ctx: DatastoreContext, action: ActionDef | undefined, changes: Map<FieldDef, unknown>): void {
+  const settings = action?.field_settings;
+  if (!settings) return;
+  for (const field of changes.keys()) {
+    if (settings[field.field_id]?.update === false) throw new HexabaseError('INVALID_PARAMS', `${field.display_id} cannot be changed by the action ${action.display_id}`);
+  }
+}
+
+/** Fields the action marks mandatory, and required fields, must hold a value once it has run. */
+function checkFilled(ctx: DatastoreContext, action: ActionDef | undefined, props: Record<string, unknown>, creating: boolean): void {
+  for (const field of ctx.def.fields) {
+    if (field.dataType === 'status' || field.dataType === 'autonum') continue;
+    const mandatory = action?.field_settings?.[field.field_id]?.mandatory === true;
+    if ((mandatory || (field.required && creating)) && (props[field.field_id] === undefined || props[field.field_id] === null)) {
+      throw new HexabaseError('INVALID_VALUE', `${field.display_id} is required`);
+    }
+  }
 }
 
 /** `rev_no` as sent; the page's sample shows an omitted one counting as 0 (and so conflicting). */

@@ -73,6 +73,14 @@ export class ItemSearch {
     };
   }
 
+  /** ExecuteBulkAction's targets: the first `limit` items the conditions select, and how many match. */
+  async selectForBulk(ctx: DatastoreContext, body: Body, limit: number): Promise<{ items: StoredEntity[]; matched: number }> {
+    if (!Array.isArray(body.conditions) || body.conditions.length === 0) throw new HexabaseError('INVALID_PARAMS', 'conditions are required');
+    const where = compileConditions(body, ctx.def, this.store.dialect);
+    const found = await this.store.query(ctx.scope, ITEM_SET, { where, top: limit, skip: 0, count: true });
+    return { items: found.entities, matched: found.count ?? found.entities.length };
+  }
+
   /** GetItemSearchConditions: the fields a search can name, with what their values may be. */
   async conditions(userId: string, appRef: string, datastoreRef: string) {
     const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
