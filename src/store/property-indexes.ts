@@ -27,6 +27,8 @@ const INDEXABLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
  */
 export class PropertyIndexes {
   private known: Promise<Set<string>> | undefined;
+  /** Property names whose index is known to exist (or that get none). */
+  private readonly ready = new Set<string>();
   private readonly building = new Map<string, Promise<void>>();
   private queue: Promise<void> = Promise.resolve();
 
@@ -37,12 +39,21 @@ export class PropertyIndexes {
 
   /** Makes sure every name in `names` has its index; resolves once they exist. */
   async ensure(names: Iterable<string>): Promise<void> {
+    const list = [...names];
+    // The common case, every index built already, costs no hashing and no waiting.
+    if (list.every((n) => this.ready.has(n))) return;
     const known = await (this.known ??= this.loadKnown());
     const work: Promise<void>[] = [];
-    for (const name of names) {
-      if (!INDEXABLE_NAME.test(name)) continue;
+    for (const name of list) {
+      if (!INDEXABLE_NAME.test(name)) {
+        this.ready.add(name);
+        continue;
+      }
       const index = indexName(name);
-      if (known.has(index)) continue;
+      if (known.has(index)) {
+        this.ready.add(name);
+        continue;
+      }
       let pending = this.building.get(index);
       if (!pending) {
         // One build at a time: concurrent CONCURRENTLY builds on one table deadlock each other.

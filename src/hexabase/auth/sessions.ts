@@ -8,6 +8,13 @@ import type { Database } from '../../store/schema.js';
  * at once on every node.
  */
 export class SessionStore {
+  /**
+   * Live tokens recently seen, so a busy client's requests skip the lookup. Entries live one second
+   * and any revocation on this node clears them all; another node of a scaled-out deployment sees
+   * a logout within that second (the read cache's rule, personium/read-cache.ts).
+   */
+  private readonly recent = new Map<string, { userId: string; expires: number; until: number }>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly ttlMs: number,
@@ -26,28 +33,48 @@ export class SessionStore {
 
   /** The user a live token belongs to. */
   async userOf(token: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('hx_sessions')
-      .select(['user_id', 'expires'])
-      .where('token_digest', '=', digest(token))
-      .executeTakeFirst();
-    return row && Number(row.expires) > this.now() ? row.user_id : undefined;
+    const key = digest(token);
+    const now = this.now();
+    const hit = this.recent.get(key);
+    if (hit && hit.until > now) return hit.expires > now ? hit.userId : undefined;
+    const generation = this.generation;
+    const row = await this.db.selectFrom('hx_sessions').select(['user_id', 'expires']).where('token_digest', '=', key).executeTakeFirst();
+    if (!row) return undefined;
+    if (generation === this.generation) {
+      if (this.recent.size >= RECENT_MAX) this.recent.delete(this.recent.keys().next().value!);
+      this.recent.set(key, { userId: row.user_id, expires: Number(row.expires), until: now + RECENT_MS });
+    }
+    return Number(row.expires) > now ? row.user_id : undefined;
+  }
+
+  /** Bumped by every revocation: a lookup that raced with one keeps nothing. */
+  private generation = 0;
+
+  private forget(): void {
+    this.generation++;
+    this.recent.clear();
   }
 
   async revoke(token: string): Promise<void> {
+    this.forget();
     await this.db.deleteFrom('hx_sessions').where('token_digest', '=', digest(token)).execute();
   }
 
   /** Every other session of a user (a password change made in this one). */
   async revokeOthers(userId: string, keep: string): Promise<void> {
+    this.forget();
     await this.db.deleteFrom('hx_sessions').where('user_id', '=', userId).where('token_digest', '!=', digest(keep)).execute();
   }
 
   /** Every session of a user (a password reset). */
   async revokeAll(userId: string): Promise<void> {
+    this.forget();
     await this.db.deleteFrom('hx_sessions').where('user_id', '=', userId).execute();
   }
 }
+
+const RECENT_MS = 1000;
+const RECENT_MAX = 10_000;
 
 function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');

@@ -105,24 +105,24 @@ export class Histories {
     return null;
   }
 
-  /** Unread histories per item of a page: written by others after the caller's read mark. */
+  /**
+   * Unread histories per item of a page: written by others after the caller's read mark — one
+   * query joining each history to the caller's mark on its item.
+   */
   async unreadCounts(ctx: DatastoreContext, items: StoredEntity[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     if (items.length === 0) return counts;
-    const marks = await this.readMarks(ctx);
-    const db = this.store.executor as Kysely<Database>;
+    const markAt = this.store.dialect === 'sqlite' ? sql`json_extract(m.props, '$."at"')` : sql`(m.props #>> '{at}')::bigint`;
+    const author = this.store.dialect === 'sqlite' ? sql`json_extract(h.props, '$."user_id"')` : sql`(h.props #>> '{user_id}')`;
     for (let i = 0; i < items.length; i += 500) {
       const keys = items.slice(i, i + 500).map((e) => e.key);
-      const rows = await db
-        .selectFrom('entities')
-        .select(['node_id', 'published'])
-        .where('cell_id', '=', HX_SCOPE.cellId)
-        .where('box_id', '=', ctx.datastore.key)
-        .where('node_id', 'in', keys)
-        .where('entity_set', '=', HISTORY_SET)
-        .where(this.notBy(ctx.user.key))
-        .execute();
-      for (const r of rows) if (Number(r.published) > (marks.get(r.node_id) ?? 0)) counts.set(r.node_id, (counts.get(r.node_id) ?? 0) + 1);
+      const rows = await sql<{ node_id: string; n: number | string }>`select h.node_id as node_id, count(*) as n from entities h
+        left join entities m on m.cell_id = ${HX_SCOPE.cellId} and m.box_id = ${ctx.datastore.key} and m.node_id = ${ctx.user.key}
+          and m.entity_set = ${READ_MARK_SET} and m.entity_key = h.node_id
+        where h.cell_id = ${HX_SCOPE.cellId} and h.box_id = ${ctx.datastore.key} and h.node_id in (${sql.join(keys)}) and h.entity_set = ${HISTORY_SET}
+          and ${author} <> ${ctx.user.key} and h.published > coalesce(${markAt}, 0)
+        group by h.node_id`.execute(this.store.executor);
+      for (const r of rows.rows) counts.set(r.node_id, Number(r.n));
     }
     return counts;
   }
