@@ -24,6 +24,7 @@ import { fileRoutes } from '../files/routes.js';
 import { CsvText } from '../items/search.js';
 import type { ReadCache } from '../../personium/read-cache.js';
 import { itemRoutes } from './item-routes.js';
+import { reportRoutes } from '../reports/routes.js';
 
 export interface HexabaseRoutesOptions {
   config: KuraConfig;
@@ -205,6 +206,7 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   await app.register(fileRoutes, { files, authenticate: (authorization) => accounts.authenticate(authorization) });
 
   itemRoutes(route, { store, applications, indexes, files, cache: options.cache, jsonBody, optionalBody });
+  reportRoutes(route, { store, applications, indexes, files, cache: options.cache, jsonBody, optionalBody });
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").
   app.route({
