@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
 import type { Database, EntitiesTable } from './schema.js';
@@ -82,6 +82,41 @@ const GET_BY_KEY_SQL: Partial<Record<Dialect, string>> = {};
  */
 const INSERT_MANY_ROWS = 500;
 const INSERT_MANY_SQL = new Map<string, string>();
+
+let lastMs = 0;
+let counter = 0;
+/** Random bytes drawn 4 KiB at a time (one system call per 512 ids). */
+let entropy = Buffer.alloc(0);
+let entropyAt = 0;
+
+/**
+ * A time-ordered UUID (RFC 9562 version 7: 48-bit milliseconds, a 12-bit counter, 62 random bits)
+ * for every new entity. Random UUIDs land all over the primary-key index, and once it outgrows the page
+ * cache each insert reads a page: inserting 50,000 item rows on SQLite ran at 9–16k rows/s with
+ * random ids and 38–45k with ordered ones. Ordered ids append instead.
+ */
+function orderedUuid(): string {
+  let ms = Date.now();
+  if (ms <= lastMs) {
+    if (++counter > 0xfff) {
+      counter = 0;
+      lastMs++;
+    }
+    ms = lastMs;
+  } else {
+    lastMs = ms;
+    counter = 0;
+  }
+  if (entropyAt + 8 > entropy.length) {
+    entropy = randomBytes(4096);
+    entropyAt = 0;
+  }
+  const rand = entropy.subarray(entropyAt, (entropyAt += 8));
+  rand[0] = (rand[0]! & 0x3f) | 0x80;
+  const hex = ms.toString(16).padStart(12, '0');
+  const tail = rand.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${counter.toString(16).padStart(3, '0')}-${tail.slice(0, 4)}-${tail.slice(4, 16)}`;
+}
 
 /** `insert into entities (…) values (?,…), (?,…)…` for `rows` rows, in the dialect's placeholders. */
 function insertManySql(dialect: Dialect, rows: number): string {
@@ -232,7 +267,7 @@ export class EntityStore {
   async insert(scope: Scope, entitySet: string, key: string, props: Record<string, unknown>): Promise<StoredEntity> {
     const now = this.now();
     const entity: StoredEntity = {
-      id: randomUUID(),
+      id: orderedUuid(),
       scope,
       entitySet,
       key,
@@ -270,7 +305,7 @@ export class EntityStore {
    */
   async insertMany(scope: Scope, entitySet: string, rows: Array<{ key: string; props: Record<string, unknown>; scope?: Scope }>): Promise<StoredEntity[]> {
     const now = this.now();
-    const entities = rows.map((row): StoredEntity => ({ id: randomUUID(), scope: row.scope ?? scope, entitySet, key: row.key, version: 1, published: now, updated: now, props: row.props }));
+    const entities = rows.map((row): StoredEntity => ({ id: orderedUuid(), scope: row.scope ?? scope, entitySet, key: row.key, version: 1, published: now, updated: now, props: row.props }));
     if (entities.length === 0) return entities;
     const scopes = new Map<string, Scope>();
     for (const e of entities) scopes.set(`${e.scope.cellId}\u0000${e.scope.boxId}\u0000${e.scope.nodeId}`, e.scope);

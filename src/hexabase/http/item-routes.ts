@@ -12,7 +12,7 @@ import { ItemSearch } from '../items/search.js';
 import { UserQueries } from '../items/queries.js';
 import { GlobalSearch } from '../items/global-search.js';
 import { requireText, type Body } from '../validate.js';
-import { newId } from '../ids.js';
+import { orderedId } from '../ids.js';
 import { actionFields } from '../items/action-fields.js';
 
 export type Route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, login: boolean, handler: (req: FastifyRequest) => Promise<unknown>) => void;
@@ -63,7 +63,7 @@ export function itemRoutes(route: Route, deps: ItemRouteDeps): { items: Items; s
   route('GET', '/datastores/:datastoreId/new-action', true, async (req) => items.newActions(await resolver.resolve(user(req), undefined, p(req).datastoreId)));
   route('POST', '/datastores/:datastoreId/items/create-id', true, async (req) => {
     await resolver.resolve(user(req), undefined, p(req).datastoreId);
-    return { item_id: newId() };
+    return { item_id: orderedId() };
   });
   route('POST', '/items/:itemId/new-actions/:actionId', true, async (req) => items.createWithId(user(req), p(req).itemId, p(req).actionId, jsonBody(req)));
   route('GET', '/datastores/:datastoreId/actions/:actionId/fields', true, async (req) =>

@@ -25,6 +25,7 @@ import { CsvText } from '../items/search.js';
 import type { ReadCache } from '../../personium/read-cache.js';
 import { itemRoutes } from './item-routes.js';
 import { reportRoutes } from '../reports/routes.js';
+import { importRoutes, importUploadRoutes } from '../import/routes.js';
 
 export interface HexabaseRoutesOptions {
   config: KuraConfig;
@@ -206,6 +207,9 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
   await app.register(fileRoutes, { files, authenticate: (authorization) => accounts.authenticate(authorization) });
 
   itemRoutes(route, { store, applications, indexes, files, cache: options.cache, jsonBody, optionalBody });
+  // CSV import (items-import/): results through the shared routes, the upload in a plugin whose bodies stay streams.
+  const imports = importRoutes(route, { store, applications, indexes, files, cache: options.cache, dataDir: config.dataDir, maxBytes: config.fileLimit });
+  await app.register(importUploadRoutes, { imports, authenticate: (authorization) => accounts.authenticate(authorization) });
   reportRoutes(route, { store, applications, indexes, files, cache: options.cache, jsonBody, optionalBody });
 
   // Everything else below /api/v0/ is the Hexabase dialect's 404 (not a Personium cell named "api").

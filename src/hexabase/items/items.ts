@@ -1,7 +1,7 @@
 import { DuplicateKeyError, VersionMismatchError, type EntityStore, type StoredEntity } from '../../store/entity-store.js';
 import type { ActionDef, FieldDef } from '../applications/datastores.js';
 import { HexabaseError } from '../errors.js';
-import { ID_PATTERN, newId } from '../ids.js';
+import { ID_PATTERN, newId, orderedId } from '../ids.js';
 import { HX_LINKS, HX_SCOPE, HX_SETS } from '../model.js';
 import { requireText, type Body } from '../validate.js';
 import { HISTORY_SET, ITEM_LINK, ITEM_SET, historyScope, type DatastoreContext, type DatastoreResolver } from './context.js';
@@ -42,7 +42,7 @@ export class Items {
   ) {}
 
   /** CreateItem → `{error, history_id, item_id, item?}`. */
-  async create(userId: string, appRef: string | undefined, datastoreRef: string, body: Body, itemId = newId()) {
+  async create(userId: string, appRef: string | undefined, datastoreRef: string, body: Body, itemId = orderedId()) {
     const ctx = await this.resolver.resolve(userId, appRef, datastoreRef);
     return this.createIn(ctx, body, itemId, this.action(ctx, body.action_id, '1'));
   }
@@ -133,7 +133,7 @@ export class Items {
       case '4': {
         const original = await this.resolver.item(ctx, itemId);
         this.checkStatus(ctx, action, original);
-        return this.createIn(ctx, body, newId(), action, original.props);
+        return this.createIn(ctx, body, orderedId(), action, original.props);
       }
     }
   }
@@ -480,7 +480,7 @@ export class Items {
  * Where a datastore keeps its unique-value reservations and number counters: beside its items, not
  * in the Hexabase scope whose writes drop the resolved-datastore cache (read-cache.ts).
  */
-function counterScope(ctx: DatastoreContext, kind: 'unique' | 'autonum') {
+export function counterScope(ctx: Pick<DatastoreContext, 'datastore'>, kind: 'unique' | 'autonum') {
   return { cellId: HX_SCOPE.cellId, boxId: ctx.datastore.key, nodeId: kind };
 }
 

@@ -6,6 +6,8 @@ import { davMigration } from './003-dav.js';
 import { inlineContentMigration } from './004-inline-content.js';
 import { fullTextMigration } from './005-full-text.js';
 import { hexabaseSessionsMigration } from './006-hexabase-sessions.js';
+import { jobsMigration } from './007-jobs.js';
+import { fullTextScopeMigration } from './008-full-text-scope.js';
 
 /** Versioned migrations, one set for both dialects; names sort in the order they apply. */
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -16,6 +18,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '004-inline-content': inlineContentMigration(dialect),
     '005-full-text': fullTextMigration(dialect),
     '006-hexabase-sessions': hexabaseSessionsMigration(),
+    '007-jobs': jobsMigration(),
+    '008-full-text-scope': fullTextScopeMigration(dialect),
   };
 }
 
