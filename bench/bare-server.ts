@@ -88,16 +88,29 @@ const countByTitle = db.prepare('select count(*) as n from items where title = ?
 type Item = { id: string; title: string; amount: number; rev_no: number; published: number; updated: number };
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const updateItem = db.prepare('update items set amount = ?, rev_no = rev_no + 1, updated = ? where id = ?');
+
 function items(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
   if (req.method !== 'POST') return false;
-  if (url.pathname.endsWith('/items/new')) {
+  const withId = /^\/api\/v0\/items\/([0-9a-f]{24})\/new-actions\/[^/]+$/.exec(url.pathname);
+  if (url.pathname.endsWith('/items/new') || withId) {
     readJson(req, (body) => {
       const item = body?.item as { title?: unknown; amount?: unknown } | undefined;
       if (!item || typeof item.title !== 'string' || typeof item.amount !== 'number') return send(res, 400, { error: 'bad body', error_code: 'INVALID_PARAMS' });
       const now = Date.now();
-      const id = randomUUID().replace(/-/g, '').slice(0, 24);
+      const id = withId?.[1] ?? randomUUID().replace(/-/g, '').slice(0, 24);
       insertItem.run(id, item.title, item.amount, now, now);
       send(res, 200, { error: null, history_id: '', item_id: id });
+    });
+    return true;
+  }
+  const action = /\/items\/action\/([0-9a-f]{24})\/[^/]+$/.exec(url.pathname);
+  if (action) {
+    readJson(req, (body) => {
+      const item = body?.item as { amount?: unknown } | undefined;
+      if (!item || typeof item.amount !== 'number') return send(res, 400, { error: 'bad body', error_code: 'INVALID_PARAMS' });
+      const changed = updateItem.run(item.amount, Date.now(), action[1]);
+      changed.changes === 1 ? send(res, 200, null) : send(res, 404, { error: 'not found', error_code: 'NOT_FOUND' });
     });
     return true;
   }

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CONNECTIONS, FILE_4K, HX_DATASTORE, HX_ROWS, hexabaseScenarios, ODATA_ROWS, ODATA_SET, PRELOAD, TITLES, TOKEN, davScenarios, odataScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
+import { runReports } from './reports.js';
+import { CONNECTIONS, FILE_4K, HX_ACTION_ITEMS, HX_DATASTORE, HX_ROWS, hexabaseScenarios, hxItemId, ODATA_ROWS, ODATA_SET, PRELOAD, TITLES, TOKEN, davScenarios, odataScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -167,13 +168,21 @@ async function preloadHexabase(server: Server): Promise<string> {
         { display_id: 'title', name: 'Title', dataType: 'text', as_title: true, search: true },
         { display_id: 'amount', name: 'Amount', dataType: 'number', search: true },
       ],
+      actions: [
+        { display_id: 'create', name: 'Create', crud_type: '1' },
+        { display_id: 'update', name: 'Update', crud_type: '2' },
+      ],
     }, token);
   }
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < HX_ROWS; i = next++) {
-      const res = await fetch(`${server.url}${HX_DATASTORE}/items/new`, { method: 'POST', headers: auth, body: JSON.stringify({ item: { title: `t-${i % TITLES}`, amount: i } }) });
+      // The first items get known ids (CreateItemWithItemID), for the action scenario to name.
+      const withId = i < HX_ACTION_ITEMS;
+      const url = withId ? `${server.url}/api/v0/items/${hxItemId(i)}/new-actions/create` : `${server.url}${HX_DATASTORE}/items/new`;
+      const item = { title: `t-${i % TITLES}`, amount: i };
+      const res = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify(withId ? { item, project_id: 'bench', datastore_id: 'orders' } : { item }) });
       const text = await res.text();
       if (res.status !== 200) throw new Error(`${server.name}: item preload answered ${res.status}: ${text}`);
     }
@@ -269,17 +278,21 @@ async function main(): Promise<void> {
   const itemList = rows.find((r) => r.scenario === 'ItemList indexed (100k)') ?? { ratio: NaN, kura: { p50: NaN, p99: NaN } };
   const hexabaseTargets = [
     `CreateItem ≥0.4× bare insert ${mark(ratioOf('Item create') >= 0.4)} (${ratioOf('Item create').toFixed(2)}×)`,
+    `ExecuteAction ≥0.4× bare update ${mark(ratioOf('ExecuteAction') >= 0.4)} (${ratioOf('ExecuteAction').toFixed(2)}×)`,
     `ItemList indexed ≥0.35× ${mark(itemList.ratio >= 0.35)} (${itemList.ratio.toFixed(2)}×), p99 ≤20 ms ${mark(itemList.kura.p99 <= 20)} (${itemList.kura.p50}/${itemList.kura.p99} ms)`,
   ];
   console.log(`Hexabase targets: ${hexabaseTargets.join(', ')}`);
 
   const auth = only && !only.test('Role read') ? [] : await runAuth();
+  const csvImport = only && !only.test('CSV import') ? undefined : await runImport();
+  // Issue 7: a grouped report over 100,000 items (in process; target p50 ≤ 100 ms).
+  const reports = only && !only.test('report') ? [] : await runReports();
 
   const out = path.join(root, 'bench/results');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(
     path.join(out, 'latest.json'),
-    JSON.stringify({ date: new Date().toISOString(), connections: CONNECTIONS, duration: DURATION, rows, rss: { kura: kura.rss, bare: bare.rss }, auth }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), connections: CONNECTIONS, duration: DURATION, rows, rss: { kura: kura.rss, bare: bare.rss }, auth, csvImport, reports }, null, 2),
   );
 }
 
@@ -348,6 +361,85 @@ ${'auth scenario'.padEnd(34)}${pad('req/s', 10)}${pad('p50/p99 ms', 14)}${pad('v
     );
     console.log(`targets: authenticated read ≥0.85× master read ${localRatio >= 0.85 ? '✓' : '✗'} (${localRatio.toFixed(2)}×)`);
     return rows;
+  } finally {
+    await stop(server);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Issue 7: ImportItems of a 100,000-row CSV file (three text/number columns, two of them
+ * searchable, so indexed) into an empty datastore of a fresh kura, polled through
+ * GetImportResults until done; rows/s over the whole request (upload included) and the server's
+ * RSS before and at its peak. Prints figures only.
+ */
+async function runImport() {
+  const ROWS = 100_000;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-import-'));
+  const server = await start('kura', dataDir);
+  try {
+    const post = async (url: string, body: unknown, token?: string) => {
+      const res = await fetch(`${server.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`POST ${url} answered ${res.status}: ${text}`);
+      return JSON.parse(text) as Record<string, any>;
+    };
+    const started = await post('/api/v0/users/registration', { email: 'bench@example.com', username: 'bench', registration_domain: 'example.com', hostname: 'app.example.com' });
+    const token = (await post('/api/v0/users/registration/confirm', { confirmation_id: started.confirmation_id, email: 'bench@example.com', password: 'bench-password', workspace: 'Bench' })).token as string;
+    await post('/api/v0/applications', { name: 'Bench', display_id: 'bench' }, token);
+    const { datastore_id } = await post('/api/v0/applications/bench/datastores', {
+      name: 'Imported',
+      display_id: 'imported',
+      fields: [
+        { display_id: 'title', name: 'Title', dataType: 'text', as_title: true, search: true, required: true },
+        { display_id: 'amount', name: 'Amount', dataType: 'number', search: true },
+        { display_id: 'note', name: 'Note', dataType: 'text' },
+      ],
+    }, token);
+    // The first search builds the searchable fields' indexes, which the import then keeps up to date.
+    await post('/api/v0/applications/bench/datastores/imported/items/search', { return_count_only: true }, token);
+    const lines = ['title,amount,note'];
+    for (let i = 0; i < ROWS; i++) lines.push(`t-${i % TITLES},${i},"note ${i}, imported"`);
+    const csv = `${lines.join('\n')}\n`;
+    const before = rssMiB(server.child.pid!);
+    const form = new FormData();
+    form.append('filename', 'bench.csv');
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'bench.csv');
+    const t0 = performance.now();
+    const res = await fetch(`${server.url}/api/v0/applications/bench/datastores/imported/import`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const answer = (await res.json()) as Record<string, any>;
+    if (res.status !== 200) {
+      console.log(`\nCSV import: not measured, ImportItems answered ${res.status} ${JSON.stringify(answer)}`);
+      return undefined;
+    }
+    const accepted = performance.now();
+    let outcome: Record<string, any>;
+    for (;;) {
+      const poll = await fetch(`${server.url}/api/v0/datastores/${datastore_id}/import/${answer.temp_datastore_id}`, { headers: { authorization: `Bearer ${token}` } });
+      outcome = (await poll.json()) as Record<string, any>;
+      if (outcome.status === 'done' || outcome.status === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const done = performance.now();
+    const rss = rssMiB(server.child.pid!);
+    const figures = {
+      rows: ROWS,
+      bytes: Buffer.byteLength(csv),
+      status: outcome.status as string,
+      created: outcome.created as number,
+      errors: (outcome.error_count as number | undefined) ?? 0,
+      seconds: (done - t0) / 1000,
+      uploadSeconds: (accepted - t0) / 1000,
+      rowsPerSecond: ROWS / ((done - t0) / 1000),
+      rssBeforeMiB: before.now,
+      rssPeakMiB: rss.peak,
+    };
+    console.log(
+      `\nCSV import (${ROWS} rows, ${(figures.bytes / 1024 / 1024).toFixed(1)} MiB, SQLite): ${figures.status}, ${figures.created} created, ${figures.errors} errors in ` +
+        `${figures.seconds.toFixed(2)} s (upload ${figures.uploadSeconds.toFixed(2)} s) = ${fmt(figures.rowsPerSecond)} rows/s; ` +
+        `server RSS ${figures.rssBeforeMiB.toFixed(0)} MiB before, peak ${figures.rssPeakMiB.toFixed(0)} MiB`,
+    );
+    return figures;
   } finally {
     await stop(server);
     fs.rmSync(dataDir, { recursive: true, force: true });

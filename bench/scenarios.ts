@@ -90,6 +90,9 @@ export const odataScenarios: Scenario[] = [
 /** Issue 6: Hexabase items; HX_ROWS items are loaded before measuring (the driver sets each server's token). */
 export const HX_ROWS = Number(process.env.BENCH_HX_ROWS ?? 100_000);
 export const HX_DATASTORE = '/api/v0/applications/bench/datastores/orders';
+/** The first HX_ACTION_ITEMS items get ids the action scenario can name (CreateItemWithItemID). */
+export const HX_ACTION_ITEMS = 1000;
+export const hxItemId = (n: number) => (0xb000000 + (n % HX_ACTION_ITEMS)).toString(16).padStart(24, '0');
 export const hexabaseScenarios: Scenario[] = [
   {
     name: 'Item create',
@@ -103,6 +106,13 @@ export const hexabaseScenarios: Scenario[] = [
     method: 'POST',
     path: () => `${HX_DATASTORE}/items/search`,
     body: (n) => JSON.stringify({ conditions: [{ id: 'title', search_value: [`t-${(n * 31) % TITLES}`], exact_match: true }], per_page: 20, page: 1, use_display_id: true }),
+    expect: 200,
+  },
+  {
+    name: 'ExecuteAction',
+    method: 'POST',
+    path: (n) => `${HX_DATASTORE}/items/action/${hxItemId(n * 7)}/update`,
+    body: (n) => JSON.stringify({ is_force_update: true, item: { amount: n } }),
     expect: 200,
   },
 ];
