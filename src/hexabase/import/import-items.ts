@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { DuplicateKeyError, VersionMismatchError, type EntityStore } from '../../store/entity-store.js';
+import type { EntityStore } from '../../store/entity-store.js';
 import type { PropertyIndexes } from '../../store/property-indexes.js';
 import { HexabaseError } from '../errors.js';
 import { ID_PATTERN, newId } from '../ids.js';
 import { entitiesWhere } from '../model.js';
 import { HISTORY_SET, ITEM_SET, type DatastoreContext, type DatastoreResolver } from '../items/context.js';
-import { AUTONUM_SET, FILE_SET, UNIQUE_SET, counterScope, mayRun, type ItemFiles } from '../items/items.js';
+import { AUTONUM_SET, FILE_SET, UNIQUE_SET, counterScope, mayRun, retryRaces, type ItemFiles } from '../items/items.js';
 import { BatchWriter, type Counts } from './batch.js';
 import { mapHeader, readOptions, type Column, type ImportOptions } from './columns.js';
 import { CsvFile, type CsvRow } from './csv-source.js';
@@ -22,7 +22,6 @@ export const IMPORT_JOB = 'hx.import-items';
 const BATCH_ROWS = 1000;
 /** Rows deleted per transaction when replace_all empties a datastore. */
 const CLEAR_ROWS = 5000;
-const WRITE_ATTEMPTS = 5;
 /** How often a checking pass (which writes nothing else) records its progress. */
 const PROGRESS_MS = 1000;
 
@@ -164,7 +163,7 @@ export class ItemImports {
       await this.prepareTarget(work);
       const writer = new BatchWriter(work.ctx, work.options);
       const commit = async (rows: number, read: Converted) => {
-        const { gone, next } = await retrying(() =>
+        const { gone, next } = await retryRaces(() =>
           this.deps.store.withTransaction(async (trx) => {
             writer.reset();
             const plan = await writer.check(read.rows, trx);
@@ -335,14 +334,3 @@ function failure(err: unknown): string | undefined {
   return undefined;
 }
 
-async function retrying<T>(write: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (err) {
-      const raced = err instanceof VersionMismatchError || err instanceof DuplicateKeyError;
-      if (!raced || attempt >= WRITE_ATTEMPTS) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
-    }
-  }
-}

@@ -435,17 +435,8 @@ export class Items {
     return n;
   }
 
-  /** Writers that raced for a counter or a new reservation row try again from the start. */
-  private async retrying<T>(write: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (err) {
-        const raced = err instanceof VersionMismatchError || err instanceof DuplicateKeyError;
-        if (!raced || attempt >= WRITE_ATTEMPTS) throw err;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-      }
-    }
+  private retrying<T>(write: () => Promise<T>): Promise<T> {
+    return retryRaces(write);
   }
 
   async writeHistory(trx: EntityStore, ctx: DatastoreContext, item: StoredEntity, entry: HistoryEntry): Promise<string> {
@@ -482,6 +473,19 @@ export class Items {
  */
 export function counterScope(ctx: Pick<DatastoreContext, 'datastore'>, kind: 'unique' | 'autonum') {
   return { cellId: HX_SCOPE.cellId, boxId: ctx.datastore.key, nodeId: kind };
+}
+
+/** Writers that raced for a counter or a new reservation row try again from the start. */
+export async function retryRaces<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      const raced = err instanceof VersionMismatchError || err instanceof DuplicateKeyError;
+      if (!raced || attempt >= WRITE_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
 }
 
 /** Workspace administrators and the application's creator run every action; others those their roles are granted. */
