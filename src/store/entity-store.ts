@@ -276,22 +276,10 @@ export class EntityStore {
       updated: now,
       props,
     };
+    // A template, not the builder (see query()): every write runs it.
     await this.entityWrite({ scope }, () => this.guardDuplicate(() =>
-      this.db
-        .insertInto('entities')
-        .values({
-          id: entity.id,
-          cell_id: scope.cellId,
-          box_id: scope.boxId,
-          node_id: scope.nodeId,
-          entity_set: entitySet,
-          entity_key: key,
-          version: 1,
-          published: now,
-          updated: now,
-          props: JSON.stringify(props),
-        })
-        .execute(),
+      sql`insert into "entities" ("id", "cell_id", "box_id", "node_id", "entity_set", "entity_key", "version", "published", "updated", "props")
+        values (${entity.id}, ${scope.cellId}, ${scope.boxId}, ${scope.nodeId}, ${entitySet}, ${key}, ${1}, ${now}, ${now}, ${JSON.stringify(props)})`.execute(this.db),
     ));
     return entity;
   }
@@ -354,15 +342,12 @@ export class EntityStore {
   ): Promise<StoredEntity> {
     const now = Math.max(this.now(), current.updated);
     const version = current.version + 1;
-    const result = await this.entityWrite({ scope: current.scope }, () => this.guardDuplicate(() => {
-      let q = this.db
-        .updateTable('entities')
-        .set({ entity_key: next.key, props: JSON.stringify(next.props), version, updated: now })
-        .where('id', '=', current.id);
-      if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
-      return q.executeTakeFirst();
-    }));
-    if (Number(result.numUpdatedRows) === 0) throw new VersionMismatchError('entity changed meanwhile');
+    const guard = expectedVersion === undefined ? sql`` : sql` and "version" = ${expectedVersion}`;
+    const result = await this.entityWrite({ scope: current.scope }, () => this.guardDuplicate(() =>
+      sql`update "entities" set "entity_key" = ${next.key}, "props" = ${JSON.stringify(next.props)}, "version" = ${version}, "updated" = ${now}
+        where "id" = ${current.id}${guard}`.execute(this.db),
+    ));
+    if (Number(result.numAffectedRows ?? 0) === 0) throw new VersionMismatchError('entity changed meanwhile');
     return { ...current, key: next.key, props: next.props, version, updated: now };
   }
 
