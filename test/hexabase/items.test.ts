@@ -182,6 +182,11 @@ for (const backend of backends) {
       assert.equal(page.items.length, 1);
       assert.equal(page.items[0].title, 'Review docs');
       assert.equal(page.totalItems, 4);
+      // The last, short page and a page past the end still carry the total.
+      const last = json(await search({ per_page: 3, page: 2 }));
+      assert.deepEqual([last.items.length, last.totalItems], [1, 4]);
+      const past = json(await search({ per_page: 10, page: 5 }));
+      assert.deepEqual([past.items.length, past.totalItems], [0, 4]);
       const count = json(await search({ return_count_only: true }));
       assert.deepEqual(count, { items: [], totalItems: 4 });
       assertHxError(await search({ conditions: [{ id: 'nosuch', search_value: ['x'] }] }), 400, 'INVALID_PARAMS');

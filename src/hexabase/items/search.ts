@@ -39,10 +39,18 @@ export class ItemSearch {
     const orderBy = compileSort(body, ctx.def, this.store.dialect);
     const top = flags.return_count_only ? 0 : perPage === 0 ? ITEMS_PER_ANSWER_MAX : perPage;
     const skip = perPage === 0 ? 0 : (Math.max(page, 1) - 1) * perPage;
-    const result = await this.store.query(ctx.scope, ITEM_SET, { where, orderBy, top, skip, count: !flags.omit_total_items });
-    const items = await this.present(ctx, result.entities, flags);
+    // One row more than the page: when the page is not full, the total follows without counting.
+    const probe = top > 0 && !flags.omit_total_items;
+    const found = await this.store.query(ctx.scope, ITEM_SET, { where, orderBy, top: probe ? top + 1 : top, skip, count: false });
+    const entities = found.entities.slice(0, top);
+    let total = 0;
+    if (!flags.omit_total_items) {
+      const short = probe && found.entities.length <= top && (entities.length > 0 || skip === 0);
+      total = short ? skip + entities.length : ((await this.store.query(ctx.scope, ITEM_SET, { where, top: 0, skip: 0, count: true })).count ?? 0);
+    }
+    const items = await this.present(ctx, entities, flags);
     if (body.format === 'csv') return csvAnswer(ctx, items, flags.use_display_id);
-    return { items, totalItems: flags.omit_total_items ? 0 : (result.count ?? 0) };
+    return { items, totalItems: total };
   }
 
   /** The flat item maps of a page, with `unread`, links and lookups as asked. */
