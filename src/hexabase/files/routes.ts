@@ -16,7 +16,8 @@ type Params = { itemId: string; fieldId: string; fileId: string };
  * else kura reads a body whole (up to KURA_BODY_LIMIT), an attachment may be gigabytes.
  */
 export async function fileRoutes(app: FastifyInstance, { files, authenticate }: FileRoutesOptions): Promise<void> {
-  await files.prepare();
+  // In the background, as the lookup indexes in http/routes.ts.
+  files.prepare().catch((err: unknown) => app.log.error({ err }, 'building the attachment index failed'));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 

@@ -68,7 +68,9 @@ export async function hexabaseRoutes(app: FastifyInstance, options: HexabaseRout
 
   // Groups and applications are read by workspace, roles by application: indexes keep those lookups.
   const indexes = new PropertyIndexes(store.executor as Kysely<Database>, store.dialect);
-  await indexes.ensure(['w_id', 'p_id']);
+  // Built in the background: on PostgreSQL a CONCURRENTLY build waits for every older transaction in
+  // the database, and the server must not wait for that to start (lookups work meanwhile, slower).
+  indexes.ensure(['w_id', 'p_id']).catch((err: unknown) => app.log.error({ err }, 'building the Hexabase lookup indexes failed'));
   app.decorateRequest('hxSession', undefined);
   app.setErrorHandler((err, req, reply) => renderHexabaseError(err as Error, req, reply));
 
