@@ -76,9 +76,10 @@ export function itemRoutes(route: Route, deps: ItemRouteDeps): { items: Items; s
     const body = jsonBody(req);
     return items.execute(user(req), undefined, requireText(body.datastore_id, 'datastore_id'), p(req).itemId, p(req).actionId, body);
   });
-  route('POST', `${base}/items/bulkaction/:actionId`, true, async (req) =>
-    items.bulk(user(req), p(req).appId, p(req).datastoreId, p(req).actionId, jsonBody(req), (ctx, limit) => search.selectForBulk(ctx, jsonBody(req), limit)),
-  );
+  route('POST', `${base}/items/bulkaction/:actionId`, true, async (req) => {
+    const body = jsonBody(req);
+    return items.bulk(user(req), p(req).appId, p(req).datastoreId, p(req).actionId, body, (ctx, limit) => search.selectForBulk(ctx, body, limit));
+  });
   route('GET', `${base}/fields/:fieldId/autonum`, true, async (req) => items.autoNumber(user(req), p(req).appId, p(req).datastoreId, p(req).fieldId, q(req)));
 
   route('POST', `${base}/items/search`, true, async (req) => search.list(user(req), p(req).appId, p(req).datastoreId, jsonBody(req)));

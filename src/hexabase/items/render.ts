@@ -38,6 +38,7 @@ export class ItemRenderer {
     const refs = await this.references(ctx, items, depth < LOOKUP_DEPTH);
     const statusField = def.fields.find((f) => f.dataType === 'status');
     const num = (n: number) => (options.numbers ? n : String(n));
+    const seen = new Map<string, Promise<LookupContext | undefined>>();
     const out: Record<string, unknown>[] = [];
     for (const item of items) {
       const row: Record<string, unknown> = {};
@@ -51,7 +52,7 @@ export class ItemRenderer {
           const target = refs.lookups.get(String(value));
           row[key] = depth >= LOOKUP_DEPTH || !target ? String(value) : String(target.props.title ?? '');
           if (options.lookups && target && depth < LOOKUP_DEPTH) {
-            const targetCtx = await this.lookupContext(ctx, field);
+            const targetCtx = await this.lookupContext(ctx, field, seen);
             if (targetCtx) [lookups[key]] = await this.flat(targetCtx, [target], { ...options, numbers: false }, depth + 1);
           }
           continue;
@@ -113,7 +114,7 @@ export class ItemRenderer {
         const target = refs.lookups.get(String(stored));
         if (!target) return null;
         const value: Record<string, unknown> = { d_id: field.dslookup_datastore_id, item_id: target.key, title: String(target.props.title ?? '') };
-        const targetCtx = lookups ? await this.lookupContext(ctx, field) : undefined;
+        const targetCtx = lookups ? await this.lookupContext(ctx, field, new Map()) : undefined;
         if (targetCtx) [value.lookup_item] = await this.flat(targetCtx, [target], { displayIds: map, numbers: false, lookups: false }, 1);
         return value;
       }
@@ -122,9 +123,15 @@ export class ItemRenderer {
     }
   }
 
-  private async lookupContext(ctx: Pick<DatastoreContext, 'app'>, field: FieldDef) {
-    const datastore = await this.store.get(HX_SCOPE, HX_SETS.datastore, field.dslookup_datastore_id!);
-    return datastore ? { app: ctx.app, datastore, def: datastore.props as unknown as DatastoreDef } : undefined;
+  /** The looked-up datastore of a dslookup field, read once per answer however many items name it. */
+  private async lookupContext(ctx: Pick<DatastoreContext, 'app'>, field: FieldDef, seen: Map<string, Promise<LookupContext | undefined>>) {
+    const key = field.dslookup_datastore_id!;
+    let found = seen.get(key);
+    if (!found) {
+      found = this.store.get(HX_SCOPE, HX_SETS.datastore, key).then((datastore) => (datastore ? { app: ctx.app, datastore, def: datastore.props as unknown as DatastoreDef } : undefined));
+      seen.set(key, found);
+    }
+    return found;
   }
 
   /** Users, files and looked-up items the values of `items` name, each loaded once. */
@@ -160,6 +167,8 @@ export class ItemRenderer {
     return { users, lookups, files };
   }
 }
+
+type LookupContext = Pick<DatastoreContext, 'app' | 'datastore' | 'def'>;
 
 interface References {
   users: Map<string, StoredEntity>;
