@@ -36,6 +36,7 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     pgSchema: config.databaseSchema,
+    sqliteMmapMiB: config.sqliteMmapMiB,
   });
   const store = new EntityStore(database.db, database.dialect);
   const blobs = new BlobStore(config.dataDir);

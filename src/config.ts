@@ -15,6 +15,8 @@ export interface KuraConfig {
   databaseUrl: string | undefined;
   /** PostgreSQL schema kura keeps its tables in (created when missing); lets several units share one database. */
   databaseSchema: string | undefined;
+  /** How much of the SQLite file is read through a memory map, in MiB; 0 reads with pread only. */
+  sqliteMmapMiB: number;
   cellUrlMode: CellUrlMode;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Request body limit for OData/JSON endpoints (apiref 003 names no figure; 1 MiB fits any control object). */
@@ -98,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     problems.push(`KURA_DATABASE_SCHEMA must be a lower-case SQL identifier (a-z, 0-9, _), got "${databaseSchema}"`);
   }
 
+  const sqliteMmapMiB = parseIntVar('KURA_SQLITE_MMAP_MIB', env.KURA_SQLITE_MMAP_MIB, 1024, 0, 1024 * 1024, problems);
+
   const cellUrlMode = (env.KURA_CELL_URL_MODE || 'path') as CellUrlMode;
   if (cellUrlMode !== 'path' && cellUrlMode !== 'subdomain') {
     problems.push(`KURA_CELL_URL_MODE must be "path" or "subdomain", got ${env.KURA_CELL_URL_MODE}`);
@@ -129,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KuraConfig {
     masterToken,
     databaseUrl,
     databaseSchema,
+    sqliteMmapMiB,
     cellUrlMode,
     logLevel,
     bodyLimit,

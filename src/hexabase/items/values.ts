@@ -150,8 +150,23 @@ function optionId(field: FieldDef, ref: string): string {
 
 /** `2020-08-16T02:59:45Z`: the ISO form the pages show, without milliseconds. */
 export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  let text = isoCache.get(second);
+  if (text === undefined) {
+    text = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    if (isoCache.size >= ISO_CACHE_MAX) isoCache.clear();
+    isoCache.set(second, text);
+  }
+  return text;
 }
+
+/**
+ * Every item of a list shows two timestamps, and items written together share their second: a
+ * small memo of formatted seconds saves a Date and two strings per timestamp (3% of an ItemList
+ * request's CPU in the profile). Cleared when full rather than kept in LRU order: cheap and bounded.
+ */
+const isoCache = new Map<number, string>();
+const ISO_CACHE_MAX = 4096;
 
 /** How a value sorts into equality keys (unique fields): stable JSON of the canonical value. */
 export function uniqueKey(value: Canonical): string {

@@ -8,6 +8,7 @@ import { fullTextMigration } from './005-full-text.js';
 import { hexabaseSessionsMigration } from './006-hexabase-sessions.js';
 import { jobsMigration } from './007-jobs.js';
 import { fullTextScopeMigration } from './008-full-text-scope.js';
+import { historyAuthorsMigration } from './009-history-authors.js';
 
 /** Versioned migrations, one set for both dialects; names sort in the order they apply. */
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -20,6 +21,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '006-hexabase-sessions': hexabaseSessionsMigration(),
     '007-jobs': jobsMigration(),
     '008-full-text-scope': fullTextScopeMigration(dialect),
+    '009-history-authors': historyAuthorsMigration(dialect),
   };
 }
 
