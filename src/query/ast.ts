@@ -1,6 +1,7 @@
 /**
  * One filter AST for every query dialect kura speaks: OData `$filter` (apiref 403) parses into it,
- * Hexabase search conditions will too, and `compile.ts` turns it into parameterised SQL.
+ * Hexabase search conditions (hexabase/items/conditions.ts) are built as it, and `compile.ts` turns
+ * it into parameterised SQL.
  */
 
 /** A literal value as written by the client, already decoded (quotes, escapes, prefixes removed). */
@@ -33,7 +34,13 @@ export type FilterExpr =
   | { type: 'not'; expr: FilterExpr }
   | { type: 'compare'; op: ComparisonOp; left: Operand; right: Operand }
   /** Boolean-valued functions: `startswith(p, 'x')`, `substringof('x', p)`. */
-  | { type: 'call'; name: 'startswith' | 'substringof'; args: Operand[] };
+  | { type: 'call'; name: 'startswith' | 'substringof'; args: Operand[] }
+  /** The property equals one of the values (OData 4's `in`; Hexabase's any-of search values). */
+  | { type: 'in'; property: PropertyRef; values: Literal[] }
+  /** The property is a list holding at least one of the strings (Hexabase checkbox, users, files). */
+  | { type: 'hasAny'; property: PropertyRef; values: string[] }
+  /** The property is absent, null, not a list, or an empty list. */
+  | { type: 'emptyList'; property: PropertyRef };
 
 export type SortDirection = 'asc' | 'desc';
 

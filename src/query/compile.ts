@@ -70,9 +70,52 @@ export function compileFilter(
         return compileComparison(e.op, e.left, e.right, resolver, dialect, options);
       case 'call':
         return compileCall(e.name, e.args, resolver, dialect, options);
+      case 'in':
+        return compileIn(e.property, e.values, resolver, dialect, options);
+      case 'hasAny':
+      case 'emptyList':
+        return compileList(e, resolver, dialect, options);
     }
   };
   return walk(ast);
+}
+
+/** `value in (…)`: one comparison with each literal coerced as `eq` would (an empty list matches nothing). */
+function compileIn(property: PropertyRef, values: Literal[], resolver: Resolver, dialect: Dialect, options: CompileOptions): RawBuilder<SqlBool> {
+  const resolved = resolveOrThrow(property, resolver, options);
+  if (!resolved) return TRUE;
+  if (values.length === 0) return FALSE;
+  if (values.some((v) => v.kind === 'null')) throw new QueryError('PR400-OD-0046', ['in']);
+  const domain = resolved.type ? DOMAIN_OF[resolved.type] : domainOfLiteral(values[0]!);
+  if (domain === 'boolean') throw new QueryError('PR400-OD-0046', ['in']);
+  const params = values.map((v) => coerce(v, domain, resolved.type, 'in'));
+  const value = typedValue(resolved, domain, dialect);
+  if (params.length === 1) return sql<SqlBool>`(${value} = ${params[0]})`;
+  return sql<SqlBool>`(${value} in (${sql.join(params)}))`;
+}
+
+/** List properties, stored as JSON arrays of strings: membership of any value, or emptiness. */
+function compileList(
+  e: Extract<FilterExpr, { type: 'hasAny' | 'emptyList' }>,
+  resolver: Resolver,
+  dialect: Dialect,
+  options: CompileOptions,
+): RawBuilder<SqlBool> {
+  const resolved = resolveOrThrow(e.property, resolver, options);
+  if (!resolved) return TRUE;
+  if (resolved.kind !== 'json') throw new QueryError('PR400-OD-0046', [e.type]);
+  const col = sql.ref(resolved.column);
+  if (e.type === 'hasAny') {
+    if (e.values.length === 0) return FALSE;
+    if (dialect === 'sqlite') {
+      return sql<SqlBool>`(exists (select 1 from json_each(${col}, ${jsonPathSqlite(resolved.path)}) where value in (${sql.join(e.values)})))`;
+    }
+    // `?|` is false, never an error, for values that are not lists; the array is one text[] parameter.
+    return sql<SqlBool>`((${col} #> ${jsonPathPg(resolved.path)}) ?| ${e.values}::text[])`;
+  }
+  if (dialect === 'sqlite') return sql<SqlBool>`(coalesce(json_array_length(${col}, ${jsonPathSqlite(resolved.path)}), 0) = 0)`;
+  const json = sql`(${col} #> ${jsonPathPg(resolved.path)})`;
+  return sql<SqlBool>`(coalesce(jsonb_array_length(case when jsonb_typeof(${json}) = 'array' then ${json} end), 0) = 0)`;
 }
 
 function resolveOrThrow(ref: PropertyRef, resolver: Resolver, options: CompileOptions): Resolved | undefined {

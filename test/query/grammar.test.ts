@@ -132,6 +132,9 @@ function print(e: FilterExpr): string {
       return `${printOperand(e.left)} ${e.op} ${printOperand(e.right)}`;
     case 'call':
       return `${e.name}(${e.args.map(printOperand).join(',')})`;
+    default:
+      // `in`, `hasAny`, `emptyList` are built by the Hexabase search, never parsed from OData V2 text.
+      throw new Error(`${e.type} has no $filter text`);
   }
 }
 

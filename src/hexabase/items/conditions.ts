@@ -1,5 +1,6 @@
 import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
-import type { Dialect } from '../../query/compile.js';
+import type { FilterExpr, Literal, PropertyRef } from '../../query/ast.js';
+import { compileFilter, type Dialect, type Resolved } from '../../query/compile.js';
 import type { OrderTerm } from '../../store/entity-store.js';
 import type { FieldDef, StatusDef } from '../applications/datastores.js';
 import { HexabaseError } from '../errors.js';
@@ -17,8 +18,9 @@ import { HexabaseError } from '../errors.js';
  * sort_fields are read); `def` the datastore's fields and statuses. Malformed input throws
  * HexabaseError('INVALID_PARAMS'); whatever a client sends compiles to SQL that cannot fail.
  *
- * SQL. Every value is a bound parameter. A property is read exactly as src/query/compile.ts reads a
- * declared property — `json_extract("props", '$."<id>"')` on SQLite, `("props" #>> '{"<id>"}')` on
+ * SQL. The conditions are built as the shared filter AST (src/query/ast.ts) and compiled by
+ * src/query/compile.ts, as OData `$filter` is; only the sort keys are written here. Every value is
+ * a bound parameter. A property is read exactly as src/query/compile.ts reads a declared property — `json_extract("props", '$."<id>"')` on SQLite, `("props" #>> '{"<id>"}')` on
  * PostgreSQL — which is the expression src/store/property-indexes.ts indexes, so equality (and on
  * SQLite also ranges) on an indexed field is an index lookup. Names written into the SQL text are only
  * internal field ids that match /^[0-9a-f]{24}$/ and the fixed system names status_id, created_by,
@@ -121,9 +123,8 @@ export const CONDITION_LIMITS = Object.freeze({
   params: 10_000,
 });
 
-type Bool = RawBuilder<SqlBool>;
-/** A compiled condition: SQL, or a constant that folds away. */
-type Cond = Bool | 'all' | 'none';
+/** A condition: a filter AST, or a constant that folds away before compiling. */
+type Cond = FilterExpr | 'all' | 'none';
 
 const SAFE_FIELD_ID = /^[0-9a-f]{24}$/;
 const SYSTEM_PROPS: ReadonlySet<string> = new Set(['status_id', 'created_by', 'updated_by']);
@@ -234,30 +235,58 @@ function numberOf(prop: string, dialect: Dialect): RawBuilder<unknown> {
   return sql`(case when jsonb_typeof(${jsonbOf(prop)}) = 'number' then ${textOf(prop, dialect)}::numeric end)`;
 }
 
-function isBlank(t: Target, dialect: Dialect): Bool | undefined {
+/**
+ * The AST property for a target; what it stands for (a column, or a typed member of `props` read as
+ * the index reads it) is recorded for the compiler's resolver.
+ */
+function property(ctx: Context, t: Target): PropertyRef {
+  let name: string;
+  let resolved: Resolved;
+  switch (t.kind) {
+    case 'key':
+      name = 'entity_key';
+      resolved = { kind: 'column', column: 'entity_key', type: 'Edm.String' };
+      break;
+    case 'time':
+      name = t.column;
+      resolved = { kind: 'column', column: t.column, type: 'Edm.Int64' };
+      break;
+    case 'number':
+    case 'date':
+      name = propName(t.prop);
+      resolved = { kind: 'json', column: 'props', path: [name], type: 'Edm.Double' };
+      break;
+    default:
+      name = propName(t.prop);
+      resolved = { kind: 'json', column: 'props', path: [name], type: 'Edm.String' };
+  }
+  ctx.properties.set(name, resolved);
+  return { type: 'property', path: [name] };
+}
+
+const text = (value: string): Literal => ({ kind: 'string', value });
+const num = (value: number): Literal => ({ kind: 'number', value, raw: String(value) });
+
+function compare(ctx: Context, t: Target, op: 'eq' | 'ge' | 'le', value: Literal): FilterExpr {
+  return { type: 'compare', op, left: property(ctx, t), right: { type: 'literal', value } };
+}
+
+function isBlank(ctx: Context, t: Target): Cond | undefined {
   switch (t.kind) {
     case 'key':
     case 'time':
       return undefined;
-    case 'text': {
-      const v = textOf(t.prop, dialect);
-      return sql<SqlBool>`(${v} is null or ${v} = '')`;
-    }
     case 'number':
     case 'date':
-      return sql<SqlBool>`(${numberOf(t.prop, dialect)} is null)`;
+      return compare(ctx, t, 'eq', { kind: 'null' });
     case 'options':
     case 'list':
-      if (dialect === 'sqlite') {
-        return sql<SqlBool>`(coalesce(json_array_length(${sql.ref('props')}, ${sql.lit(`$."${propName(t.prop)}"`)}), 0) = 0)`;
-      }
-      return sql<SqlBool>`(coalesce(jsonb_array_length(case when jsonb_typeof(${jsonbOf(t.prop)}) = 'array' then ${jsonbOf(t.prop)} end), 0) = 0)`;
+      return { type: 'emptyList', property: property(ctx, t) };
+    case 'text':
     case 'option':
     case 'id':
-    case 'status': {
-      const v = textOf(t.prop, dialect);
-      return sql<SqlBool>`(${v} is null or ${v} = '')`;
-    }
+    case 'status':
+      return or([compare(ctx, t, 'eq', { kind: 'null' }), compare(ctx, t, 'eq', text(''))]);
   }
 }
 
@@ -376,7 +405,8 @@ function dateBound(value: unknown, end: 'from' | 'to', where: string, now: Date)
 
 interface Context {
   def: ConditionsDef;
-  dialect: Dialect;
+  /** What each property the AST names stands for (see property()). */
+  properties: Map<string, Resolved>;
   now: Date;
   leaves: number;
   groups: number;
@@ -389,32 +419,35 @@ function spend(ctx: Context, params: number): void {
 }
 
 function and(parts: Cond[]): Cond {
-  const sqlParts: Bool[] = [];
+  const exprs: FilterExpr[] = [];
   for (const p of parts) {
     if (p === 'none') return 'none';
-    if (p !== 'all') sqlParts.push(p);
+    if (p !== 'all') exprs.push(p);
   }
-  if (sqlParts.length === 0) return 'all';
-  if (sqlParts.length === 1) return sqlParts[0]!;
-  return sql<SqlBool>`(${sql.join(sqlParts, sql` and `)})`;
+  return exprs.length === 0 ? 'all' : balanced('and', exprs);
 }
 
 function or(parts: Cond[]): Cond {
-  const sqlParts: Bool[] = [];
+  const exprs: FilterExpr[] = [];
   for (const p of parts) {
     if (p === 'all') return 'all';
-    if (p !== 'none') sqlParts.push(p);
+    if (p !== 'none') exprs.push(p);
   }
-  if (sqlParts.length === 0) return 'none';
-  if (sqlParts.length === 1) return sqlParts[0]!;
-  return sql<SqlBool>`(${sql.join(sqlParts, sql` or `)})`;
+  return exprs.length === 0 ? 'none' : balanced('or', exprs);
+}
+
+/** A list joined into a tree of depth log2(n), so long lists stay far from SQL's expression-depth limits. */
+function balanced(type: 'and' | 'or', exprs: FilterExpr[]): FilterExpr {
+  if (exprs.length === 1) return exprs[0]!;
+  const half = exprs.length >> 1;
+  return { type, left: balanced(type, exprs.slice(0, half)), right: balanced(type, exprs.slice(half)) };
 }
 
 function not(c: Cond): Cond {
   if (c === 'all') return 'none';
   if (c === 'none') return 'all';
-  // A comparison with a missing value is unknown: count it as "does not match", then negate.
-  return sql<SqlBool>`(not coalesce(${c}, ${FALSE}))`;
+  // compile.ts counts a comparison with a missing value as "does not match" before negating.
+  return { type: 'not', expr: c };
 }
 
 /**
@@ -431,11 +464,11 @@ export function compileConditions(
     flag(input.use_or_condition, 'use_or_condition');
     return undefined;
   }
-  const ctx: Context = { def, dialect, now, leaves: 0, groups: 0, params: 0 };
+  const ctx: Context = { def, properties: new Map(), now, leaves: 0, groups: 0, params: 0 };
   const cond = list(ctx, input.conditions, flag(input.use_or_condition, 'use_or_condition') ?? false, 1, 'conditions');
   if (cond === 'all') return undefined;
   if (cond === 'none') return FALSE;
-  return cond;
+  return compileFilter(cond, (path) => ctx.properties.get(path[0]!), dialect, { unknownProperty: 'error' });
 }
 
 function list(ctx: Context, value: unknown, useOr: boolean, depth: number, where: string): Cond {
@@ -459,7 +492,6 @@ function node(ctx: Context, value: unknown, depth: number, where: string): Cond 
 }
 
 function leaf(ctx: Context, value: Record<string, unknown>, where: string): Cond {
-  const { dialect } = ctx;
   if (typeof value.id !== 'string' || value.id === '') throw invalid(`${where}.id is required`);
   if (value.id.length > CONDITION_LIMITS.valueLength) throw invalid(`${where}.id is too long`);
   const values = value.search_value;
@@ -472,10 +504,7 @@ function leaf(ctx: Context, value: Record<string, unknown>, where: string): Cond
   const at = `${where}.search_value`;
 
   const match = positive(ctx, target, values, exact, at);
-  const blank = (): Cond => {
-    const b = isBlank(target, dialect);
-    return b ?? 'none';
-  };
+  const blank = (): Cond => isBlank(ctx, target) ?? 'none';
   if (match === undefined) {
     // No values: no condition, or "is (not) blank" when include_null asks for it.
     if (includeNull !== true) return 'all';
@@ -490,19 +519,17 @@ function leaf(ctx: Context, value: Record<string, unknown>, where: string): Cond
 
 /** The leaf's match without flags, or undefined when it has no values. */
 function positive(ctx: Context, t: Target, values: unknown[], exact: boolean, at: string): Cond | undefined {
-  const { dialect } = ctx;
   switch (t.kind) {
     case 'text': {
       // Every value is checked, even those a partial match ignores.
       const all = values.map((v, i) => valueText(v, `${at}[${i}]`));
       const texts = exact ? all : all.slice(0, 1);
-      const pieces = unique(texts.flatMap((text) => (text === undefined ? [] : alternatives(text))), at);
+      const pieces = unique(texts.flatMap((value) => (value === undefined ? [] : alternatives(value))), at);
       if (pieces.length === 0) return undefined;
       spend(ctx, pieces.length);
-      const v = textOf(t.prop, dialect);
-      if (exact) return equalsAny(v, pieces);
-      const fn = dialect === 'sqlite' ? sql`instr` : sql`strpos`;
-      return or(pieces.map((p) => sql<SqlBool>`(${fn}(${v}, ${p}) > 0)`));
+      if (exact) return equalsAny(ctx, t, pieces);
+      const prop = property(ctx, t);
+      return or(pieces.map((p): FilterExpr => ({ type: 'call', name: 'substringof', args: [{ type: 'literal', value: text(p) }, prop] })));
     }
     case 'number':
     case 'date':
@@ -514,10 +541,9 @@ function positive(ctx: Context, t: Target, values: unknown[], exact: boolean, at
           : [dateBound(values[0], 'from', `${at}[0]`, ctx.now), dateBound(values[1], 'to', `${at}[1]`, ctx.now)];
       if (from === undefined && to === undefined) return undefined;
       spend(ctx, 2);
-      const v = t.kind === 'time' ? sql.ref(t.column) : numberOf(t.prop, dialect);
-      const parts: Bool[] = [];
-      if (from !== undefined) parts.push(sql<SqlBool>`(${v} >= ${from})`);
-      if (to !== undefined) parts.push(sql<SqlBool>`(${v} <= ${to})`);
+      const parts: Cond[] = [];
+      if (from !== undefined) parts.push(compare(ctx, t, 'ge', num(from)));
+      if (to !== undefined) parts.push(compare(ctx, t, 'le', num(to)));
       return and(parts);
     }
     case 'option':
@@ -528,7 +554,7 @@ function positive(ctx: Context, t: Target, values: unknown[], exact: boolean, at
       const ids = [...new Set(refs.flatMap((ref) => options.filter((o) => o.option_id === ref || o.display_id === ref || o.value === ref).map((o) => o.option_id)))];
       if (ids.length === 0) return 'none';
       spend(ctx, ids.length);
-      return t.kind === 'option' ? equalsAny(textOf(t.prop, dialect), ids) : containsAny(t.prop, ids, dialect);
+      return t.kind === 'option' ? equalsAny(ctx, t, ids) : { type: 'hasAny', property: property(ctx, t), values: ids };
     }
     case 'status': {
       const refs = idValues(values, at);
@@ -536,25 +562,20 @@ function positive(ctx: Context, t: Target, values: unknown[], exact: boolean, at
       const ids = [...new Set(refs.flatMap((ref) => ctx.def.statuses.filter((s) => s.s_id === ref || s.display_id === ref || s.name === ref).map((s) => s.s_id)))];
       if (ids.length === 0) return 'none';
       spend(ctx, ids.length);
-      return equalsAny(textOf(t.prop, dialect), ids);
+      return equalsAny(ctx, t, ids);
     }
     case 'list': {
       const ids = idValues(values, at);
       if (ids.length === 0) return undefined;
       spend(ctx, ids.length);
-      return containsAny(t.prop, ids, dialect);
+      return { type: 'hasAny', property: property(ctx, t), values: ids };
     }
-    case 'id': {
-      const ids = idValues(values, at);
-      if (ids.length === 0) return undefined;
-      spend(ctx, ids.length);
-      return equalsAny(textOf(t.prop, dialect), ids);
-    }
+    case 'id':
     case 'key': {
       const ids = idValues(values, at);
       if (ids.length === 0) return undefined;
       spend(ctx, ids.length);
-      return equalsAny(sql.ref('entity_key'), ids);
+      return equalsAny(ctx, t, ids);
     }
   }
 }
@@ -574,18 +595,8 @@ function unique(pieces: string[], at: string): string[] {
   return out;
 }
 
-function equalsAny(v: RawBuilder<unknown>, values: string[]): Bool {
-  if (values.length === 1) return sql<SqlBool>`(${v} = ${values[0]})`;
-  return sql<SqlBool>`(${v} in (${sql.join(values)}))`;
-}
-
-/** A stored JSON list holding any of `values`. */
-function containsAny(prop: string, values: string[], dialect: Dialect): Bool {
-  if (dialect === 'sqlite') {
-    return sql<SqlBool>`(exists (select 1 from json_each(${sql.ref('props')}, ${sql.lit(`$."${propName(prop)}"`)}) where value in (${sql.join(values)})))`;
-  }
-  // `?|` is false, never an error, for values that are not lists; the array is one text[] parameter.
-  return sql<SqlBool>`(${jsonbOf(prop)} ?| ${values}::text[])`;
+function equalsAny(ctx: Context, t: Target, values: string[]): FilterExpr {
+  return { type: 'in', property: property(ctx, t), values: values.map(text) };
 }
 
 // ---------------------------------------------------------------------------------------------
