@@ -21,6 +21,7 @@ import { SUPPORTED_METHODS, corsHeaders, preflightHeaders } from './cors.js';
 import { applyOverrides } from './method-override.js';
 import type { HttpMetrics } from './metrics.js';
 import { generateRequestKey, isValidRequestKey } from './request-key.js';
+import { lazyChildLoggerFactory } from './lazy-logger.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -86,6 +87,7 @@ export async function createHttp({ config, metrics, principals }: LifecycleOptio
     // Request volume and latency are observed through __metrics; a log line per request would
     // cost more than the request on the hot path.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.bodyLimit,
     requestIdHeader: false,
     genReqId: (req) => {
