@@ -10,8 +10,12 @@ const NODE_COLUMNS = [
 ] as const;
 type NodeRow = Omit<Selectable<DavNodesTable>, 'content'>;
 
-/** The compiled child lookup per dialect adapter (SQLite writes `?`, PostgreSQL `$1`). */
-const FIND_SQL = new WeakMap<object, string>();
+/**
+ * Statements every file request runs, compiled once per dialect adapter (SQLite writes `?`,
+ * PostgreSQL `$1`) and then run with new parameters only: building one with the query builder
+ * cost more than running it (a 16-column insert most).
+ */
+const COMPILED = new WeakMap<object, Map<string, string>>();
 
 export type DavKind = 'root' | 'col' | 'file' | 'odata' | 'service' | 'stream';
 
@@ -64,7 +68,8 @@ export class DavStore {
   }
 
   async get(id: string): Promise<DavNode | undefined> {
-    const r = await this.db.selectFrom('dav_nodes').select(NODE_COLUMNS).where('id', '=', id).executeTakeFirst();
+    const text = this.compiled('get', () => this.db.selectFrom('dav_nodes').select(NODE_COLUMNS).where('id', '=', '').compile());
+    const r = (await this.db.executeQuery<NodeRow>(CompiledQuery.raw(text, [id]))).rows[0];
     return r && toNode(r);
   }
 
@@ -96,11 +101,14 @@ export class DavStore {
   }
 
   async countChildren(parent: DavNode): Promise<number> {
-    const r = await this.db
-      .selectFrom('dav_nodes')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('parent_id', '=', parent.id)
-      .executeTakeFirstOrThrow();
+    const text = this.compiled('count', () =>
+      this.db
+        .selectFrom('dav_nodes')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('parent_id', '=', '')
+        .compile(),
+    );
+    const r = (await this.db.executeQuery<{ n: number | string }>(CompiledQuery.raw(text, [parent.id]))).rows[0]!;
     return Number(r.n);
   }
 
@@ -124,8 +132,13 @@ export class DavStore {
   async insert(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>, content: Buffer | null = null): Promise<DavNode> {
     const now = this.now();
     const full: DavNode = { ...node, id: randomUUID(), version: 1, created: now, updated: now };
+    // Every column present (null, never undefined), so the statement compiled from the first row
+    // fits every later one and its parameters follow the same key order.
+    const values: Record<string, unknown> = { ...row(full), content };
+    for (const key in values) values[key] ??= null;
+    const text = this.compiled('insert', () => this.db.insertInto('dav_nodes').values(values as ReturnType<typeof row>).compile());
     try {
-      await this.db.insertInto('dav_nodes').values({ ...row(full), content }).execute();
+      await this.db.executeQuery(CompiledQuery.raw(text, Object.values(values)));
     } catch (err) {
       if (isUniqueViolation(err)) throw new DavConflictError('name taken', { cause: err });
       throw err;
@@ -227,21 +240,28 @@ export class DavStore {
     return (await q.execute()).map((r) => r.blob!);
   }
 
-  /** The lookup every path segment costs: compiled once, then only the parameters change. */
-  private async find(cellId: string, boxId: string, parentId: string, name: string): Promise<DavNode | undefined> {
+  /** The SQL text of a hot statement, compiled the first time (see COMPILED). */
+  private compiled(name: string, compile: () => CompiledQuery): string {
     const adapter = this.db.getExecutor().adapter;
-    let text = FIND_SQL.get(adapter);
-    if (text === undefined) {
-      text = this.db
+    let texts = COMPILED.get(adapter);
+    if (!texts) COMPILED.set(adapter, (texts = new Map()));
+    let text = texts.get(name);
+    if (text === undefined) texts.set(name, (text = compile().sql));
+    return text;
+  }
+
+  /** The lookup every path segment costs. */
+  private async find(cellId: string, boxId: string, parentId: string, name: string): Promise<DavNode | undefined> {
+    const text = this.compiled('find', () =>
+      this.db
         .selectFrom('dav_nodes')
         .select(NODE_COLUMNS)
         .where('cell_id', '=', '')
         .where('box_id', '=', '')
         .where('parent_id', '=', '')
         .where('name', '=', '')
-        .compile().sql;
-      FIND_SQL.set(adapter, text);
-    }
+        .compile(),
+    );
     const result = await this.db.executeQuery<NodeRow>(CompiledQuery.raw(text, [cellId, boxId, parentId, name]));
     const r = result.rows[0];
     return r && toNode(r);
