@@ -1,10 +1,9 @@
 import { once } from 'node:events';
 import type { ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import busboy from 'busboy';
 import type { Kysely } from 'kysely';
 import type { EntityStore, StoredEntity } from '../../store/entity-store.js';
-import { BlobTooLargeError, type BlobStore, type StoredBlob } from '../../store/blob-store.js';
+import { BlobTooLargeError, type BlobStore } from '../../store/blob-store.js';
 import { PropertyIndexes } from '../../store/property-indexes.js';
 import type { Database } from '../../store/schema.js';
 import type { Applications } from '../applications/applications.js';
@@ -12,6 +11,7 @@ import type { FieldDef } from '../applications/datastores.js';
 import { HexabaseError } from '../errors.js';
 import { ID_PATTERN, newId } from '../ids.js';
 import { HX_SCOPE, entitiesWhere } from '../model.js';
+import { receiveStreamedForm } from '../http/form-data.js';
 
 /** One entity per uploaded attachment, keyed by its file id (the item code reads it by that key). */
 export const FILE_SET = 'hx.File';
@@ -20,9 +20,6 @@ export const FILE_SET = 'hx.File';
 export const FILE_URL_PREFIX = '/api/v0/files/';
 
 const FILENAME_MAX = 255;
-/** Text parts are ids and a file name: a few KiB is plenty, and keeps them out of the way of memory. */
-const TEXT_PART_MAX = 8 * 1024;
-const PARTS_MAX = 32;
 
 /**
  * A file as GetItemDetails shows it in a file field (research notes §5, the item-details sample).
@@ -75,14 +72,6 @@ interface Target {
   field: FieldDef;
 }
 
-interface Received {
-  fields: Map<string, string>;
-  blob: StoredBlob;
-  mimeType: string;
-  partFilename: string | undefined;
-  target: Target | undefined;
-}
-
 const invalid = (message: string, status?: number) => new HexabaseError('INVALID_PARAMS', message, status);
 const noSuchFile = () => new HexabaseError('NOT_FOUND', 'no such file');
 
@@ -118,19 +107,24 @@ export class Files {
    */
   async upload(userId: string, itemId: string, fieldRef: string, contentType: string | undefined, body: Readable | undefined): Promise<{ file_id: string }> {
     if (!ID_PATTERN.test(itemId)) throw invalid('item-id is 24 hexadecimal digits');
-    if (!body || !/^multipart\/form-data\s*;/i.test(contentType ?? '')) throw invalid('the body must be multipart/form-data');
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({
-        headers: { 'content-type': contentType },
-        defParamCharset: 'utf8',
-        limits: { fieldSize: TEXT_PART_MAX, parts: PARTS_MAX, fields: PARTS_MAX, files: PARTS_MAX },
-      });
-    } catch (err) {
-      body.resume();
-      throw invalid(`the body must be multipart/form-data: ${(err as Error).message}`);
-    }
-    const received = await this.receive(parser, body, (fields) => this.target(userId, fieldRef, fields));
+    const form = await receiveStreamedForm(
+      contentType,
+      body,
+      async (stream, info, fields) => {
+        // When the ids came before the file part (as in the page's sample) they are checked first.
+        const early = fields.has('application_id') && fields.has('datastore_id') ? this.target(userId, fieldRef, new Map(fields)) : undefined;
+        const target = early ? await early : undefined;
+        try {
+          const blob = await this.blobs.put(stream, this.maxBytes);
+          return { blob, target, mimeType: info.mimeType, partFilename: info.filename };
+        } catch (err) {
+          throw err instanceof BlobTooLargeError ? invalid(`the file is larger than ${this.maxBytes} bytes`, 413) : err;
+        }
+      },
+      (file) => this.blobs.remove(file.blob.id),
+    );
+    if (!form.file) throw invalid('the file part is missing (a form part named file, with a filename)');
+    const received = { ...form.file, fields: form.fields };
     const { blob } = received;
     try {
       const target = received.target ?? (await this.target(userId, fieldRef, received.fields));
@@ -248,73 +242,6 @@ export class Files {
     if (!field) throw invalid(`the datastore has no field ${fieldRef}`);
     if (field.dataType !== 'file') throw invalid(`field ${field.display_id} is no file field (it is ${field.dataType})`);
     return { app, datastore, field };
-  }
-
-  /**
-   * Parses the form as it streams in: text parts are kept (small), the first part named `file`
-   * goes to the blob store, other file parts are skipped. On any failure the request's remaining
-   * bytes are read and dropped, and whatever was stored is removed before the promise rejects.
-   */
-  private receive(parser: busboy.Busboy, body: Readable, check: (fields: Map<string, string>) => Promise<Target>): Promise<Received> {
-    return new Promise<Received>((resolve, reject) => {
-      const fields = new Map<string, string>();
-      let stored: Promise<{ blob: StoredBlob; target: Target | undefined }> | undefined;
-      let mimeType = '';
-      let partFilename: string | undefined;
-      let failed = false;
-
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        body.unpipe(parser);
-        // Ends the file part, if one is streaming: the blob store then drops its temp file.
-        parser.destroy();
-        body.resume();
-        stored?.then(({ blob }) => this.blobs.remove(blob.id), () => undefined).catch(() => undefined);
-        reject(err);
-      };
-
-      parser.on('field', (name, value, info) => {
-        if (failed) return;
-        if (info.nameTruncated || info.valueTruncated) return fail(invalid(`the form part ${name} is too long`));
-        if (!fields.has(name)) fields.set(name, value);
-      });
-      parser.on('file', (name, stream, info) => {
-        if (failed || name !== 'file' || stored) {
-          stream.resume();
-          return;
-        }
-        mimeType = info.mimeType;
-        partFilename = info.filename;
-        const early = fields.has('application_id') && fields.has('datastore_id') ? check(new Map(fields)) : undefined;
-        stored = (async () => {
-          const target = early ? await early : undefined;
-          const blob = await this.blobs.put(stream, this.maxBytes);
-          return { blob, target };
-        })();
-        stored.catch((err: unknown) => {
-          stream.resume();
-          fail(err instanceof BlobTooLargeError ? invalid(`the file is larger than ${this.maxBytes} bytes`, 413) : err);
-        });
-      });
-      for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
-        parser.on(limit, () => fail(invalid(`the form has more than ${PARTS_MAX} parts`)));
-      }
-      parser.on('error', (err: Error) => fail(invalid(`malformed multipart body: ${err.message}`)));
-      parser.on('close', () => {
-        if (failed) return;
-        if (!stored) return fail(invalid('the file part is missing (a form part named file, with a filename)'));
-        stored.then(({ blob, target }) => {
-          if (failed) return void this.blobs.remove(blob.id).catch(() => undefined);
-          resolve({ fields, blob, target, mimeType, partFilename });
-        }, () => undefined);
-      });
-      body.on('error', () => fail(invalid('the request body broke off')));
-      body.on('close', () => {
-        if (!body.readableEnded) fail(invalid('the request body broke off'));
-      });
-      body.pipe(parser);
-    });
   }
 }
 
