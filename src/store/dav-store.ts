@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import type { Database, DavNodesTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -10,12 +11,6 @@ const NODE_COLUMNS = [
 ] as const;
 type NodeRow = Omit<Selectable<DavNodesTable>, 'content'>;
 
-/**
- * Statements every file request runs, compiled once per dialect adapter (SQLite writes `?`,
- * PostgreSQL `$1`) and then run with new parameters only: building one with the query builder
- * cost more than running it (a 16-column insert most).
- */
-const COMPILED = new WeakMap<object, Map<string, string>>();
 
 export type DavKind = 'root' | 'col' | 'file' | 'odata' | 'service' | 'stream';
 
@@ -68,7 +63,7 @@ export class DavStore {
   }
 
   async get(id: string): Promise<DavNode | undefined> {
-    const text = this.compiled('get', () => this.db.selectFrom('dav_nodes').select(NODE_COLUMNS).where('id', '=', '').compile());
+    const text = compiledOnce(this.db, 'dav node by id', () => this.db.selectFrom('dav_nodes').select(NODE_COLUMNS).where('id', '=', '').compile());
     const r = (await this.db.executeQuery<NodeRow>(CompiledQuery.raw(text, [id]))).rows[0];
     return r && toNode(r);
   }
@@ -101,7 +96,7 @@ export class DavStore {
   }
 
   async countChildren(parent: DavNode): Promise<number> {
-    const text = this.compiled('count', () =>
+    const text = compiledOnce(this.db, 'dav child count', () =>
       this.db
         .selectFrom('dav_nodes')
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
@@ -136,7 +131,7 @@ export class DavStore {
     // fits every later one and its parameters follow the same key order.
     const values: Record<string, unknown> = { ...row(full), content };
     for (const key in values) values[key] ??= null;
-    const text = this.compiled('insert', () => this.db.insertInto('dav_nodes').values(values as ReturnType<typeof row>).compile());
+    const text = compiledOnce(this.db, 'dav node insert', () => this.db.insertInto('dav_nodes').values(values as ReturnType<typeof row>).compile());
     try {
       await this.db.executeQuery(CompiledQuery.raw(text, Object.values(values)));
     } catch (err) {
@@ -240,19 +235,9 @@ export class DavStore {
     return (await q.execute()).map((r) => r.blob!);
   }
 
-  /** The SQL text of a hot statement, compiled the first time (see COMPILED). */
-  private compiled(name: string, compile: () => CompiledQuery): string {
-    const adapter = this.db.getExecutor().adapter;
-    let texts = COMPILED.get(adapter);
-    if (!texts) COMPILED.set(adapter, (texts = new Map()));
-    let text = texts.get(name);
-    if (text === undefined) texts.set(name, (text = compile().sql));
-    return text;
-  }
-
   /** The lookup every path segment costs. */
   private async find(cellId: string, boxId: string, parentId: string, name: string): Promise<DavNode | undefined> {
-    const text = this.compiled('find', () =>
+    const text = compiledOnce(this.db, 'dav child by name', () =>
       this.db
         .selectFrom('dav_nodes')
         .select(NODE_COLUMNS)

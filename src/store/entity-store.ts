@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
+import { compiledOnce } from './compiled-once.js';
 import type { Database, EntitiesTable } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -73,8 +74,6 @@ type Db = Kysely<Database> | Transaction<Database>;
  */
 const SCOPED_COLUMNS = ['id', 'entity_key', 'version', 'published', 'updated', 'props'] as const;
 type ScopedRow = Pick<Selectable<EntitiesTable>, (typeof SCOPED_COLUMNS)[number]>;
-
-const GET_BY_KEY_SQL: Partial<Record<Dialect, string>> = {};
 
 /**
  * Rows per multi-row INSERT: 10 parameters each stays far below SQLite's 32,766 and PostgreSQL's
@@ -207,16 +206,18 @@ export class EntityStore {
   }
 
   async get(scope: Scope, entitySet: string, key: string): Promise<StoredEntity | undefined> {
-    // The hottest query kura runs: compiled once per dialect, then only the parameters change.
-    const text = (GET_BY_KEY_SQL[this.dialect] ??= this.db
-      .selectFrom('entities')
-      .select(SCOPED_COLUMNS)
-      .where('cell_id', '=', '')
-      .where('box_id', '=', '')
-      .where('node_id', '=', '')
-      .where('entity_set', '=', '')
-      .where('entity_key', '=', '')
-      .compile().sql);
+    // The hottest query kura runs (see compiledOnce).
+    const text = compiledOnce(this.db, 'entity by key', () =>
+      this.db
+        .selectFrom('entities')
+        .select(SCOPED_COLUMNS)
+        .where('cell_id', '=', '')
+        .where('box_id', '=', '')
+        .where('node_id', '=', '')
+        .where('entity_set', '=', '')
+        .where('entity_key', '=', '')
+        .compile(),
+    );
     const result = await this.db.executeQuery<ScopedRow>(
       CompiledQuery.raw(text, [scope.cellId, scope.boxId, scope.nodeId, entitySet, key]),
     );
