@@ -7,6 +7,7 @@ import type { Dialect } from '../query/compile.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations/index.js';
 import { WalSync, registerWalSync } from './wal-sync.js';
+import { Checkpointer, registerCheckpointer } from './checkpointer.js';
 
 export interface OpenDatabaseOptions {
   dataDir: string;
@@ -44,11 +45,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
         return false;
       }
     },
-    close: () => opened.db.destroy(),
+    async close() {
+      await opened.checkpointer?.stop();
+      await opened.db.destroy();
+    },
   };
 }
 
-function openSqlite(dataDir: string, mmapMiB: number): { db: Kysely<Database>; dialect: Dialect } {
+function openSqlite(dataDir: string, mmapMiB: number): { db: Kysely<Database>; dialect: Dialect; checkpointer?: Checkpointer } {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = new SQLite(path.join(dataDir, 'kura.sqlite'));
   // ARCHITECTURE.md, Durability: WAL + synchronous=FULL, so an acknowledged write survives a crash.
@@ -66,7 +70,9 @@ function openSqlite(dataDir: string, mmapMiB: number): { db: Kysely<Database>; d
   file.pragma(`mmap_size = ${Math.floor(mmapMiB) * 1024 * 1024}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
   registerWalSync(db, new WalSync(`${file.name}-wal`));
-  return { db, dialect: 'sqlite' };
+  const checkpointer = new Checkpointer(file);
+  registerCheckpointer(db, checkpointer);
+  return { db, dialect: 'sqlite', checkpointer };
 }
 
 /**
@@ -90,7 +96,7 @@ function withStatementCache(file: SQLite.Database, capacity = 256): SqliteDataba
   };
 }
 
-function openPostgres(url: string, schema: string | undefined): { db: Kysely<Database>; dialect: Dialect } {
+function openPostgres(url: string, schema: string | undefined): { db: Kysely<Database>; dialect: Dialect; checkpointer?: Checkpointer } {
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
   const pool = new pg.Pool({
     connectionString: url,

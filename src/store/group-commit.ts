@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { walSyncOf } from './wal-sync.js';
+import { checkpointerOf } from './checkpointer.js';
 
 interface Pending {
   work: (trx: Transaction<Database>) => Promise<unknown>;
@@ -75,6 +76,7 @@ export class GroupCommit {
       // The COMMIT itself failed (disk full, I/O error): nothing in the batch is durable.
       failure = { error };
     }
+    if (!failure) checkpointerOf(this.db)?.committed();
     // The next batch runs while this one's frames reach the disk.
     if (this.queue.length > 0) setImmediate(() => void this.flush());
     else this.flushing = false;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { MASTER_TOKEN, backends, startTestApp } from '../support/backends.js';
 import { walSyncOf } from '../../src/store/wal-sync.js';
+import { checkpointerOf } from '../../src/store/checkpointer.js';
+import { createCell } from '../support/auth.js';
 
 /**
  * kill -9 alone cannot show power-loss safety (the OS page cache survives a killed process), so
@@ -53,6 +55,35 @@ describe('SQLite is opened durable by default (ARCHITECTURE.md, Durability)', ()
       assert.ok(wal.completed > before, 'an fsync completed before the 201');
       const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(db);
       assert.equal(sync.rows[0]?.synchronous, 2, 'writes outside group commits still fsync in COMMIT');
+    } finally {
+      await t.close();
+    }
+  });
+  it('checkpoints the WAL from a worker thread, so a stream of writes keeps it bounded and the data stays readable', async () => {
+    const t = await startTestApp(backends[0]!);
+    try {
+      const db = t.app.database.db;
+      const checkpointer = checkpointerOf(db)!;
+      assert.ok(checkpointer, 'the SQLite database has a checkpointer');
+      const auto = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
+      assert.equal(auto.rows[0]?.wal_autocheckpoint, 10000, 'the main connection checkpoints only as a fallback');
+      await createCell(t, 'walcell');
+      const auth = { authorization: `Bearer ${MASTER_TOKEN}` };
+      await t.app.http.inject({ method: 'POST', url: '/walcell/__ctl/Box', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"Name":"box"}' });
+      // 16 KiB bodies are kept in their rows: 200 sequential PUTs (200 group commits) write ~1,000 pages.
+      const body = 'w'.repeat(16 * 1024);
+      for (let i = 0; i < 200; i++) {
+        const res = await t.app.http.inject({ method: 'PUT', url: `/walcell/box/f${i}`, headers: auth, payload: body });
+        assert.equal(res.statusCode, 201);
+      }
+      const deadline = Date.now() + 10_000;
+      while (checkpointer.checkpoints === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(checkpointer.checkpoints > 0, 'the worker ran a checkpoint');
+      const walPages = (await sql<{ log: number; checkpointed: number }>`pragma wal_checkpoint(PASSIVE)`.execute(db)).rows[0]!;
+      assert.ok(walPages.log < 10000, `the WAL stayed below the fallback threshold (${walPages.log} frames)`);
+      const last = await t.app.http.inject({ method: 'GET', url: '/walcell/box/f199', headers: auth });
+      assert.equal(last.statusCode, 200);
+      assert.equal(last.body, body);
     } finally {
       await t.close();
     }
