@@ -41,7 +41,10 @@ export async function createApp({ config }: CreateAppOptions): Promise<KuraApp> 
   const store = new EntityStore(database.db, database.dialect);
   const blobs = new BlobStore(config.dataDir);
   const cache = new ReadCache();
-  store.onWrite(() => cache.bump('tree'));
+  store.onWrite((change) => {
+    cache.bump('listing');
+    if (change === 'any') cache.bump('tree');
+  });
   store.onEntityWrite((change) => cache.entityChanged(change));
   const metrics = new HttpMetrics();
   const keys = await loadOrCreateUnitKeys(config.dataDir);

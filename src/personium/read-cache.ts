@@ -8,12 +8,16 @@ import { END_LINK, isSchemaScope } from './odata-col/schema-model.js';
  * Correct on one node by construction: a domain's generation is bumped before a change to what it
  * holds and again once that change is committed or abandoned, and a read stores what it found
  * only if its domain's generation did not move while it looked — so nothing read before or during
- * a write outlives it. Three domains, so a stream of file uploads or user-data writes does not keep
+ * a write outlives it. Several domains, so a stream of file uploads or user-data writes does not keep
  * dropping lookups they cannot change: `entity` (cells, boxes; bumped by writes of control
  * objects, see EntityStore.onEntityWrite), `schema` (OData collections' schemas; bumped by writes
  * in a `$metadata` scope), `hexabase` (what a Hexabase request resolves before touching items:
  * bumped by writes of its users, workspaces, groups, applications and datastores and of the links
- * between them) and `tree` (WebDAV paths and listings; bumped by every write transaction).
+ * between them), `tree` (WebDAV nodes found by path; bumped by every write transaction except
+ * those that only add nodes, see EntityStore.withTransaction's `treeChange`) and `listing` (the
+ * children of a collection; bumped by every write transaction). Adding a resource changes no node
+ * already there, so a stream of uploads keeps the paths they go through cached; lookups that found
+ * nothing are not kept.
  * Other nodes of a scaled-out unit see a change within TTL_MS.
  */
 const TTL_MS = 1000;
@@ -25,7 +29,7 @@ function isHexabaseLink(name: string): boolean {
 }
 const MAX_ENTRIES = 10_000;
 
-export type CacheDomain = 'entity' | 'tree' | 'schema' | 'hexabase';
+export type CacheDomain = 'entity' | 'tree' | 'listing' | 'schema' | 'hexabase';
 
 interface Entry {
   value: unknown;
@@ -42,6 +46,7 @@ export class ReadCache {
   private readonly domains: Record<CacheDomain, Generation> = {
     entity: new Generation(),
     tree: new Generation(),
+    listing: new Generation(),
     schema: new Generation(),
     hexabase: new Generation(),
   };

@@ -141,6 +141,36 @@ export class DavStore {
     return full;
   }
 
+  /**
+   * Adds a node unless its name is taken (undefined then): one statement, where insert() would
+   * need the name looked up first to stay clear of a unique violation (which on PostgreSQL would
+   * abort the whole transaction).
+   */
+  async insertIfNameFree(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>, content: Buffer | null = null): Promise<DavNode | undefined> {
+    const now = this.now();
+    const full: DavNode = { ...node, id: randomUUID(), version: 1, created: now, updated: now };
+    const values: Record<string, unknown> = { ...row(full), content };
+    for (const key in values) values[key] ??= null;
+    const text = compiledOnce(this.db, 'dav node insert if name free', () =>
+      this.db
+        .insertInto('dav_nodes')
+        .values(values as ReturnType<typeof row>)
+        .onConflict((oc) => oc.columns(['cell_id', 'box_id', 'parent_id', 'name']).doNothing())
+        .compile(),
+    );
+    const r = await this.db.executeQuery(CompiledQuery.raw(text, Object.values(values)));
+    return Number(r.numAffectedRows ?? 0) === 1 ? full : undefined;
+  }
+
+  /** A collection's kind (undefined once it is gone) and how many children it has, in one statement. */
+  async room(parentId: string): Promise<{ kind: DavKind | undefined; children: number }> {
+    const text = compiledOnce(this.db, 'dav room', () =>
+      sql`select (select kind from dav_nodes where id = ${''}) as kind, (select count(*) from dav_nodes where parent_id = ${''}) as n`.compile(this.db),
+    );
+    const r = (await this.db.executeQuery<{ kind: DavKind | null; n: number | string }>(CompiledQuery.raw(text, [parentId, parentId]))).rows[0]!;
+    return { kind: r.kind ?? undefined, children: Number(r.n) };
+  }
+
   /** Replaces a file's body (and type); fails with a version mismatch when the node changed meanwhile. */
   async replaceContent(
     node: DavNode,

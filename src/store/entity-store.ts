@@ -133,6 +133,9 @@ function insertManySql(dialect: Dialect, rows: number): string {
   return text;
 }
 
+/** What a write transaction may do to the WebDAV tree: only add nodes, or anything. */
+export type TreeChange = 'insert' | 'any';
+
 /**
  * The storage port the OData engine and services use (STYLE.md item 5): plain values in and out,
  * nothing of HTTP. One instance per database; `withTransaction` hands out a bound copy.
@@ -140,7 +143,9 @@ function insertManySql(dialect: Dialect, rows: number): string {
 export class EntityStore {
   private readonly groupCommit: GroupCommit | undefined;
   /** Told when a transaction starts and when it has ended (read caches drop what they hold). */
-  private readonly writeListeners: (() => void)[] = [];
+  private readonly writeListeners: ((change: TreeChange) => void)[] = [];
+  /** In a transaction begun as `insert`: turns it into `any` (see treeChanging). */
+  private escalate: (() => void) | undefined;
   /** Told when an entity is about to change and when that change is committed (see entityWrite). */
   private entityListeners: ((change: EntityChange) => void)[] = [];
   /** What a transaction's store changed, told to the listeners once it has ended. */
@@ -156,8 +161,8 @@ export class EntityStore {
     this.groupCommit = dialect === 'sqlite' && !db.isTransaction ? new GroupCommit(db as Kysely<Database>) : undefined;
   }
 
-  /** Any write transaction, when it starts and when it has ended. */
-  onWrite(listener: () => void): void {
+  /** Any write transaction, when it starts and when it has ended, with what it may do to the WebDAV tree. */
+  onWrite(listener: (change: TreeChange) => void): void {
     this.writeListeners.push(listener);
   }
 
@@ -181,23 +186,44 @@ export class EntityStore {
     }
   }
 
-  /** Runs `fn` atomically; resolves only once its writes are durable. */
-  async withTransaction<T>(fn: (store: EntityStore) => Promise<T>): Promise<T> {
-    if (this.db.isTransaction) return fn(this);
+  /**
+   * Runs `fn` atomically; resolves only once its writes are durable. `treeChange: 'insert'` promises
+   * that `fn` changes no WebDAV node already there, only adds new ones (caches of nodes found by
+   * path may stay); should it find it must change one after all, it calls treeChanging() first.
+   */
+  async withTransaction<T>(fn: (store: EntityStore) => Promise<T>, options: { treeChange?: TreeChange } = {}): Promise<T> {
+    if (this.db.isTransaction) {
+      if (options.treeChange !== 'insert') this.treeChanging();
+      return fn(this);
+    }
+    let change: TreeChange = options.treeChange ?? 'any';
     let inner: EntityStore | undefined;
     const bound = (trx: Transaction<Database>) => {
       inner = new EntityStore(trx, this.dialect, this.now);
       inner.entityListeners = this.entityListeners;
+      inner.escalate = () => {
+        if (change === 'any') return;
+        change = 'any';
+        for (const l of this.writeListeners) l(change);
+      };
       return fn(inner);
     };
-    for (const l of this.writeListeners) l();
+    for (const l of this.writeListeners) l(change);
     try {
       if (this.groupCommit) return await this.groupCommit.run(bound);
       return await (this.db as Kysely<Database>).transaction().execute(bound);
     } finally {
-      for (const l of this.writeListeners) l();
+      for (const l of this.writeListeners) l(change);
       for (const change of inner?.changes ?? []) for (const l of this.entityListeners) l(change);
     }
+  }
+
+  /**
+   * Inside a transaction begun with `treeChange: 'insert'`: it is about to change an existing
+   * WebDAV node after all. Called before that write, so caches of nodes drop them in time.
+   */
+  treeChanging(): void {
+    this.escalate?.();
   }
 
   /** Sibling stores (auth state) share this store's connection or transaction through it. */

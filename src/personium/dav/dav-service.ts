@@ -151,9 +151,18 @@ export class DavService {
 
   private async resolve(req: DavRequest): Promise<Resolved> {
     const cache = this.options.cache;
-    if (!cache || !READS.has(req.method)) return this.lookup(req);
-    // Whole paths of WebDAV resources; below an OData collection (a path per entity key) each step only.
-    return cache.through('tree', `dav|${req.cell.id}|${req.box.id}|${req.rawPath}`, () => this.lookup(req, cache), (at) => at.serviceRest === undefined);
+    if (!cache) return this.lookup(req);
+    // Methods that add resources find the parent from cached steps (their transaction checks it again).
+    if (!READS.has(req.method)) return ADDS.has(req.method) ? this.lookup(req, cache) : this.lookup(req);
+    // Whole paths of WebDAV resources that exist; below an OData collection (a path per entity
+    // key) each step only. A path that found nothing may be created by the next write, which
+    // leaves the tree's other entries in place (see ReadCache).
+    return cache.through(
+      'tree',
+      `dav|${req.cell.id}|${req.box.id}|${req.rawPath}`,
+      () => this.lookup(req, cache),
+      (at) => at.serviceRest === undefined && at.node !== undefined,
+    );
   }
 
   private async lookup(req: DavRequest, cache?: ReadCache): Promise<Resolved> {
@@ -306,33 +315,37 @@ export class DavService {
     }
     const blob = await this.receive(req);
     try {
+      const contentType = req.header('content-type') || 'application/octet-stream';
+      const content = { blob: blob.id, size: blob.size, sha256: blob.sha256, contentType };
+      const parentId = at.path[at.segments.length - 1]!.id;
       const outcome = await this.store.withTransaction(async (trx) => {
         const dav = new DavStore(trx.executor);
-        const contentType = req.header('content-type') || 'application/octet-stream';
-        const content = { blob: blob.id, size: blob.size, sha256: blob.sha256, contentType };
-        const parent = await dav.get(at.path[at.segments.length - 1]!.id);
+        const fresh = { cellId: req.cell.id, boxId: req.box.id, parentId, name, kind: 'file' as const, ...content, props: {}, acl: null };
+        if (!at.node) {
+          // The usual new file: the parent still there (another request may have removed it) and
+          // with room, then one insert — unless the name was taken meanwhile.
+          const room = await dav.room(parentId);
+          if (!room.kind) throw new PersoniumError('PR409-DV-0001', [urlOf(at.url, [])]);
+          const created = room.children < MAX_CHILDREN ? await dav.insertIfNameFree(fresh, blob.inline ?? null) : undefined;
+          if (created) return { status: 201, node: created, old: null as string | null };
+        }
+        const parent = await dav.get(parentId);
         if (!parent) throw new PersoniumError('PR409-DV-0001', [urlOf(at.url, [])]);
-        const current = await dav.child(parent, name);
-        if (current) {
+        let current = await dav.child(parent, name);
+        for (let attempt = 1; current; attempt++) {
           if (current.kind !== 'file') throw new PersoniumError('PR405-MC-0001');
           assertIfMatch(req.header('if-match'), current);
+          trx.treeChanging();
           const next = await dav.replaceContent(current, content, blob.inline ?? null);
-          if (!next) throw new PersoniumError('PR412-DV-0001');
-          return { status: 204, node: next, old: current.blob };
+          if (next) return { status: 204, node: next, old: current.blob };
+          // Another PUT replaced it first (PostgreSQL runs them concurrently). Without If-Match the
+          // client asked for no particular version: replace what is there now rather than answer 412.
+          if (req.header('if-match') !== undefined || attempt === 5) throw new PersoniumError('PR412-DV-0001');
+          current = await dav.child(parent, name);
         }
         if ((await dav.countChildren(parent)) >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
-        const created = await dav.insert({
-          cellId: req.cell.id,
-          boxId: req.box.id,
-          parentId: parent.id,
-          name,
-          kind: 'file',
-          ...content,
-          props: {},
-          acl: null,
-        }, blob.inline ?? null);
-        return { status: 201, node: created, old: null as string | null };
-      });
+        return { status: 201, node: await dav.insert(fresh, blob.inline ?? null), old: null as string | null };
+      }, { treeChange: at.node ? 'any' : 'insert' });
       if (outcome.old) await this.options.blobs.remove(outcome.old);
       return { status: outcome.status, headers: { etag: etagOf(outcome.node) } };
     } catch (err) {
@@ -402,7 +415,7 @@ export class DavService {
       // A service collection keeps its scripts in `__src` (personium-core).
       if (kind === 'service') return dav.insert({ ...base, parentId: node.id, name: '__src', kind: 'col' });
       return node;
-    });
+    }, { treeChange: 'insert' });
     return { status: 201, headers: { etag: etagOf(created) } };
   }
 
@@ -585,7 +598,7 @@ export class DavService {
     if (depth === '1' && isCollectionKind(node.kind)) {
       const dav = new DavStore(this.store.executor);
       const load = () => dav.children(node);
-      const children = this.options.cache ? await this.options.cache.through('tree', `children|${node.id}`, load) : await load();
+      const children = this.options.cache ? await this.options.cache.through('listing', `children|${node.id}`, load) : await load();
       for (const child of children) {
         // A child without an ACL of its own is readable exactly when its parent is: decide once.
         const known = child.acl === null ? self.acl !== undefined : undefined;
@@ -678,5 +691,6 @@ function httpDate(ms: number): string {
 const ODATA_METHODS = new Set(['GET', 'POST', 'PUT', 'MERGE', 'DELETE', 'PATCH']);
 
 const READS = new Set(['GET', 'HEAD', 'PROPFIND']);
+const ADDS = new Set(['PUT', 'MKCOL']);
 
 const BOX_PRIVILEGE_NAMES: ReadonlySet<string> = new Set(BOX_PRIVILEGES);
