@@ -10,7 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runReports } from './reports.js';
-import { CONNECTIONS, FILE_4K, HX_ACTION_ITEMS, HX_DATASTORE, HX_ROWS, hexabaseScenarios, hxItemId, ODATA_ROWS, ODATA_SET, PRELOAD, TITLES, TOKEN, davScenarios, odataScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
+import { CONNECTIONS, FILE_4K, HX_ACTION_ITEMS, HX_DATASTORE, HX_ROWS, hexabaseScenarios, hxItemId, ODATA_ROWS, ODATA_SET, PRELOAD, PUT_COLLECTIONS, TITLES, TOKEN, davScenarios, odataScenarios, headers, passwordScenario, roleReadScenario, scenarios, type Figures, type Scenario } from './scenarios.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -115,7 +115,7 @@ async function preloadDav(server: Server): Promise<void> {
   await fetch(`${server.url}/__ctl/Cell`, { method: 'POST', headers, body: JSON.stringify({ Name: 'bench' }) }).then((r) => r.text());
   await fetch(`${server.url}/bench/__ctl/Box`, { method: 'POST', headers, body: JSON.stringify({ Name: 'box' }) }).then((r) => r.text());
   await put('/bench/box/file4k', FILE_4K);
-  for (let i = 0; i < 64; i++) await mkcol(`/bench/box/put${i}`);
+  for (let i = 0; i < PUT_COLLECTIONS; i++) await mkcol(`/bench/box/put${i}`);
   await mkcol('/bench/box/big');
   for (let i = 0; i < 1000; i += 50) {
     await Promise.all(Array.from({ length: 50 }, (_, j) => put(`/bench/box/big/f${i + j}.txt`, FILE_4K)));

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { walSyncOf } from './wal-sync.js';
 import { checkpointerOf } from './checkpointer.js';
@@ -8,6 +8,11 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
+
+// Run around every unit of work: compiled once rather than built from a template each time.
+const SAVEPOINT = CompiledQuery.raw('savepoint kura_unit');
+const RELEASE = CompiledQuery.raw('release kura_unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to kura_unit');
 
 /** Most transactions one commit may carry, so a burst never holds the database for long. */
 const MAX_BATCH = 64;
@@ -44,14 +49,14 @@ export class GroupCommit {
     const runBatch = (db: Kysely<Database>) =>
       db.transaction().execute(async (trx) => {
         for (const item of batch) {
-          await sql`savepoint kura_unit`.execute(trx);
+          await trx.executeQuery(SAVEPOINT);
           try {
             const value = await item.work(trx);
-            await sql`release kura_unit`.execute(trx);
+            await trx.executeQuery(RELEASE);
             outcomes.push({ ok: true, value });
           } catch (error) {
-            await sql`rollback to kura_unit`.execute(trx);
-            await sql`release kura_unit`.execute(trx);
+            await trx.executeQuery(ROLLBACK_TO);
+            await trx.executeQuery(RELEASE);
             outcomes.push({ ok: false, error });
           }
         }

@@ -95,6 +95,8 @@ interface Resolved {
   url: string;
   /** Set when the path continues below an OData collection (`node`): the rest, still percent-encoded. */
   serviceRest?: string;
+  /** The last segment was not looked up (`node` is unknown, not missing): see resolve(). */
+  lastUnknown?: true;
 }
 
 /**
@@ -152,8 +154,13 @@ export class DavService {
   private async resolve(req: DavRequest): Promise<Resolved> {
     const cache = this.options.cache;
     if (!cache) return this.lookup(req);
-    // Methods that add resources find the parent from cached steps (their transaction checks it again).
-    if (!READS.has(req.method)) return ADDS.has(req.method) ? this.lookup(req, cache) : this.lookup(req);
+    // Methods that add resources find the parent from cached steps (their transaction checks it
+    // again). A PUT without If-Match need not know beforehand whether the file exists: its
+    // transaction tries to add it and otherwise replaces it (see put()).
+    if (!READS.has(req.method)) {
+      if (!ADDS.has(req.method)) return this.lookup(req);
+      return this.lookup(req, cache, req.method === 'PUT' && req.header('if-match') === undefined);
+    }
     // Whole paths of WebDAV resources that exist; below an OData collection (a path per entity
     // key) each step only. A path that found nothing may be created by the next write, which
     // leaves the tree's other entries in place (see ReadCache).
@@ -165,7 +172,7 @@ export class DavService {
     );
   }
 
-  private async lookup(req: DavRequest, cache?: ReadCache): Promise<Resolved> {
+  private async lookup(req: DavRequest, cache?: ReadCache, skipLast = false): Promise<Resolved> {
     const raw = req.rawPath.endsWith('/') ? req.rawPath.slice(0, -1) : req.rawPath;
     const rawSegments = raw === '' ? [] : raw.split('/');
     const dav = new DavStore(this.store.executor);
@@ -183,6 +190,9 @@ export class DavService {
       // No resource can have such a name: refuse before it reaches a query (PostgreSQL rejects NUL).
       assertResourceName(name);
       segments.push(name);
+      if (skipLast && i === rawSegments.length - 1) {
+        return { segments, path, node: undefined, url: urlOf(req.box.url, segments), lastUnknown: true };
+      }
       if (path.length === segments.length) {
         const next = await (cache ? cache.through('tree', `child|${parent.id}|${name}`, () => child(parent, name)) : child(parent, name));
         if (next) path.push(next);
@@ -200,7 +210,7 @@ export class DavService {
     authorizeBox(req.principal, privilege, this.context(req, path));
   }
 
-  private mayRead(req: DavRequest, path: DavNode[], privilege: BoxPrivilege): boolean {
+  private permits(req: DavRequest, path: DavNode[], privilege: BoxPrivilege): boolean {
     try {
       this.authorize(req, path, privilege);
       return true;
@@ -301,9 +311,12 @@ export class DavService {
 
   // PUT (apiref 312) -----------------------------------------------------------------------------
 
-  private async put(req: DavRequest, at: Resolved): Promise<DavResponse> {
+  private async put(req: DavRequest, resolved: Resolved): Promise<DavResponse> {
+    let at = resolved;
     if (at.segments.length === 0) throw new PersoniumError('PR405-MC-0001');
     const name = at.segments[at.segments.length - 1]!;
+    // Without bind on the parent only an existing file's own privileges can allow this PUT: look.
+    if (at.lastUnknown && !this.permits(req, at.path, 'bind')) at = await this.lookup(req, this.options.cache);
     if (at.node) {
       if (at.node.kind !== 'file') throw new PersoniumError('PR405-MC-0001');
       this.authorize(req, at.path, 'write-content');
@@ -334,6 +347,7 @@ export class DavService {
         let current = await dav.child(parent, name);
         for (let attempt = 1; current; attempt++) {
           if (current.kind !== 'file') throw new PersoniumError('PR405-MC-0001');
+          this.authorize(req, [...at.path.slice(0, at.segments.length), current], 'write-content');
           assertIfMatch(req.header('if-match'), current);
           trx.treeChanging();
           const next = await dav.replaceContent(current, content, blob.inline ?? null);
@@ -615,7 +629,7 @@ export class DavService {
   private entry(req: DavRequest, path: DavNode[], href: string, mayReadAcl?: boolean): PropfindEntry {
     const node = path[path.length - 1]!;
     const entry: PropfindEntry = { href, node };
-    if (mayReadAcl ?? this.mayRead(req, path, 'read-acl')) {
+    if (mayReadAcl ?? this.permits(req, path, 'read-acl')) {
       const inherited: { href: string; acl: StoredBoxAcl }[] = [];
       for (let i = path.length - 2; i >= 0; i--) {
         const acl = path[i]!.acl as StoredBoxAcl | null;
