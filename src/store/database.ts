@@ -8,6 +8,7 @@ import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations/index.js';
 import { WalSync, registerWalSync } from './wal-sync.js';
 import { Checkpointer, registerCheckpointer } from './checkpointer.js';
+import { NOT_NOW, registerDirectReader } from './direct-read.js';
 
 export interface OpenDatabaseOptions {
   dataDir: string;
@@ -68,7 +69,10 @@ function openSqlite(dataDir: string, mmapMiB: number): { db: Kysely<Database>; d
   // items). Writes still go through the WAL as before, so durability is unchanged. Mapped pages
   // count in the process's RSS but belong to the page cache, which the kernel reclaims as it needs.
   file.pragma(`mmap_size = ${Math.floor(mmapMiB) * 1024 * 1024}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
+  const statements = withStatementCache(file);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  // Autocommit mode: no transaction (a group commit's) is open on the connection, so a read sees only committed rows.
+  registerDirectReader(db, (text, params) => (file.inTransaction ? NOT_NOW : statements.prepare(text).get(params)));
   registerWalSync(db, new WalSync(`${file.name}-wal`));
   const checkpointer = new Checkpointer(file);
   registerCheckpointer(db, checkpointer);
@@ -80,7 +84,7 @@ function openSqlite(dataDir: string, mmapMiB: number): { db: Kysely<Database>; d
  * Query shapes are few (values are always parameters), so a small cache of prepared statements
  * removes that cost. Safe because better-sqlite3 runs each statement synchronously to the end.
  */
-function withStatementCache(file: SQLite.Database, capacity = 256): SqliteDatabase {
+function withStatementCache(file: SQLite.Database, capacity = 256): Omit<SqliteDatabase, 'prepare'> & { prepare(text: string): SQLite.Statement } {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => file.close(),

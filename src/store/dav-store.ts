@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { compiledOnce } from './compiled-once.js';
+import { firstRow } from './direct-read.js';
 import type { Database, DavNodesTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -64,7 +65,7 @@ export class DavStore {
 
   async get(id: string): Promise<DavNode | undefined> {
     const text = compiledOnce(this.db, 'dav node by id', () => this.db.selectFrom('dav_nodes').select(NODE_COLUMNS).where('id', '=', '').compile());
-    const r = (await this.db.executeQuery<NodeRow>(CompiledQuery.raw(text, [id]))).rows[0];
+    const r = await firstRow<NodeRow>(this.db, text, [id]);
     return r && toNode(r);
   }
 
@@ -277,8 +278,7 @@ export class DavStore {
         .where('name', '=', '')
         .compile(),
     );
-    const result = await this.db.executeQuery<NodeRow>(CompiledQuery.raw(text, [cellId, boxId, parentId, name]));
-    const r = result.rows[0];
+    const r = await firstRow<NodeRow>(this.db, text, [cellId, boxId, parentId, name]);
     return r && toNode(r);
   }
 }

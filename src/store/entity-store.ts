@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
 import { compiledOnce } from './compiled-once.js';
+import { firstRow } from './direct-read.js';
 import type { Database, EntitiesTable } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -244,10 +245,7 @@ export class EntityStore {
         .where('entity_key', '=', '')
         .compile(),
     );
-    const result = await this.db.executeQuery<ScopedRow>(
-      CompiledQuery.raw(text, [scope.cellId, scope.boxId, scope.nodeId, entitySet, key]),
-    );
-    const row = result.rows[0];
+    const row = await firstRow<ScopedRow>(this.db, text, [scope.cellId, scope.boxId, scope.nodeId, entitySet, key]);
     return row && this.toScopedEntity(row, scope, entitySet);
   }
 
