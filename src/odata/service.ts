@@ -196,7 +196,7 @@ export class ODataService {
     const expand = parseExpand(query.$expand, set);
     if (expand.length > EXPAND_NAVS_SINGLE) throw new PersoniumError('PR400-OD-0039');
     const select = query.$select !== undefined ? parseListOptions({ $select: query.$select }, set, this.dialect).select : undefined;
-    const view = await this.view(set, entity, select, expand, EXPAND_LIMIT_SINGLE);
+    const view = expand.length === 0 ? { set, entity, select, expanded: [] } : await this.view(set, entity, select, expand, EXPAND_LIMIT_SINGLE);
     return this.entry(format, 200, view, { etag: formatEtag(entity.version, entity.updated) });
   }
 

@@ -81,11 +81,15 @@ export class ReadCache {
 
   /**
    * Looks `key` up, or computes and (if nothing in its domain was written meanwhile, and `keep`
-   * agrees) keeps it.
+   * agrees) keeps it. A hit is returned as it is, not as a promise: the hot path of a request
+   * walks through several of these, and each needless promise is another turn of the microtask queue.
    */
-  async through<T>(domain: CacheDomain, key: string, compute: () => Promise<T>, keep?: (value: T) => boolean): Promise<T> {
+  through<T>(domain: CacheDomain, key: string, compute: () => Promise<T>, keep?: (value: T) => boolean): T | Promise<T> {
     const hit = this.get<T>(domain, key);
-    if (hit !== undefined) return hit;
+    return hit !== undefined ? hit : this.load(domain, key, compute, keep);
+  }
+
+  private async load<T>(domain: CacheDomain, key: string, compute: () => Promise<T>, keep?: (value: T) => boolean): Promise<T> {
     const d = this.domains[domain];
     const mark = d.value;
     const value = await compute();

@@ -19,7 +19,7 @@ import { cellCtlSets } from './ctl-sets.js';
 import type { IssuerKeys } from '../auth/issuer-keys.js';
 import type { UnitKeys } from '../auth/keys.js';
 import type { PasswordHasher } from '../../core/passwords.js';
-import { CELL_PRIVILEGES, authorize, isCellPrivilege, type CellContext, type CellPrivilege, type StoredAcl } from '../auth/policy.js';
+import { CELL_PRIVILEGES, authorize, isCellPrivilege, type CellContext, type CellPrivilege, type Privilege, type StoredAcl } from '../auth/policy.js';
 import { parseAcl } from '../acl/acl-xml.js';
 import { applyPropertyUpdate, parsePropertyUpdate, proppatchMultistatus, type DeadProperties } from '../dav/properties.js';
 import { DAV_NS, PERSONIUM_NS, parseXml } from '../dav/xml-tree.js';
@@ -65,10 +65,15 @@ export async function requestedCell(
   config: KuraConfig,
   cache: ReadCache,
 ): Promise<StoredEntity> {
-  if (config.cellUrlMode === 'subdomain' && req.raw.kuraCellHost === undefined) throw new PersoniumError('PR404-MC-0001');
+  if (!addressable(req, config)) throw new PersoniumError('PR404-MC-0001');
   const cell = await cache.through('entity', `cell|${req.params.cell}`, () => findCell(store, req.params.cell));
   if (!cell) throw new PersoniumError('PR404-DV-0003');
   return cell;
+}
+
+/** Subdomain mode only knows cells by host name. */
+function addressable(req: FastifyRequest, config: KuraConfig): boolean {
+  return config.cellUrlMode !== 'subdomain' || req.raw.kuraCellHost !== undefined;
 }
 
 /** Cell-level Personium API: cell root and metadata (200, 296) and the control objects (201–266, 2AB–2B0). */
@@ -78,13 +83,23 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth, bl
   app.decorateRequest('cell', null as never);
 
   // Every route here addresses a cell: load it once, then let the policy decide with its context.
-  app.addHook('preHandler', async (req) => {
-    const r = req as FastifyRequest<{ Params: { cell: string } }>;
-    r.cell = await requestedCell(r, store, config, cache);
-    const privilege = routePrivilege(req);
+  const admitToCell = async (req: FastifyRequest<{ Params: { cell: string } }>, privilege: Privilege) => {
+    req.cell = await requestedCell(req, store, config, cache);
     if (isCellPrivilege(privilege) || privilege === 'unit-user') {
       authorize(req.principal, privilege, await cellContext(req, config, auth.roles));
     }
+  };
+  app.addHook('preHandler', (req, _reply, done) => {
+    const r = req as FastifyRequest<{ Params: { cell: string } }>;
+    const privilege = routePrivilege(req);
+    // Most requests (every box resource) find their cell cached and leave the decision to the
+    // route: no promise for them, the hook is on every request.
+    const cached = addressable(r, config) ? cache.get<StoredEntity>('entity', `cell|${r.params.cell}`) : undefined;
+    if (cached && !isCellPrivilege(privilege) && privilege !== 'unit-user') {
+      r.cell = cached;
+      return done();
+    }
+    admitToCell(r, privilege).then(() => done(), done);
   });
 
   await authRoutes(app, { config, store, auth });
@@ -254,13 +269,15 @@ function isRoleUrlOf(root: string, href: string): boolean {
 }
 
 /** What the policy needs to know of the addressed cell for this caller. */
-export async function cellContext(req: FastifyRequest, config: KuraConfig, roles: RoleResolver): Promise<CellContext> {
+/** Synchronous unless the caller's roles must be looked up (a cell user's token for this cell). */
+export function cellContext(req: FastifyRequest, config: KuraConfig, roles: RoleResolver): CellContext | Promise<CellContext> {
   const cell = req.cell;
   const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
   const p = req.principal;
-  let held: HeldRole[] = [];
-  if (p.kind === 'cell-user' && p.claims.aud === url) held = await roles.rolesOf(cell, p.claims, p.via);
-  return { url, owner: cellOwner(cell), roles: held, acl: cellAcl(cell) };
+  if (p.kind === 'cell-user' && p.claims.aud === url) {
+    return roles.rolesOf(cell, p.claims, p.via).then((held: HeldRole[]) => ({ url, owner: cellOwner(cell), roles: held, acl: cellAcl(cell) }));
+  }
+  return { url, owner: cellOwner(cell), roles: [], acl: cellAcl(cell) };
 }
 
 export function cellOwner(cell: StoredEntity): string | undefined {

@@ -19,7 +19,7 @@ export interface BatchContext {
   schemaAt: Scope;
   dataAt: Scope;
   /** The model as a request outside any transaction sees it (may come from a cache). */
-  model: () => Promise<UserDataModel>;
+  model: () => UserDataModel | Promise<UserDataModel>;
 }
 
 /**

@@ -35,7 +35,7 @@ export interface ODataCollectionDeps {
 export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
   const indexes = new PropertyIndexes(store.executor as Kysely<Database>, store.dialect);
   /** A collection's schema with what user data requests derive from it, read once per change. */
-  const modelOf = (schemaAt: Scope): Promise<UserDataModel> => {
+  const modelOf = (schemaAt: Scope): UserDataModel | Promise<UserDataModel> => {
     const load = async (): Promise<UserDataModel> => {
       const schema = await loadSchema(store, schemaAt);
       // Queries over declared properties must find an index (store/property-indexes.ts).
