@@ -45,7 +45,7 @@ export class Checkpointer {
   /** Told after each group commit; starts the worker once the database is being written steadily. */
   committed(): void {
     if (this.worker || this.stopped || ++this.commits < (this.options.startAfterCommits ?? 64)) return;
-    const data: WorkerData = { sqlite: BETTER_SQLITE3, file: this.main.name, frames: FRAMES, pollMs: this.options.pollMs ?? 50 };
+    const data: WorkerData = { sqlite: BETTER_SQLITE3, file: this.main.name, frames: FRAMES, pollMs: this.options.pollMs ?? 50, idleAfter: 4 };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
     worker.unref();
     worker.on('message', (message) => {
@@ -86,6 +86,8 @@ interface WorkerData {
   frames: number;
   /** How often the WAL-index is looked at, in milliseconds. */
   pollMs: number;
+  /** Polls without a new frame after which the rest of the WAL is copied too. */
+  idleAfter: number;
 }
 
 const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -97,13 +99,13 @@ const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
  * It watches the WAL-index (sqlite.org/walformat.html §2.1: mxFrame is the u32 at byte 16 of the
  * header, nBackfill the u32 at byte 96, in the host's byte order) — a pread, not a checkpoint — and
  * runs a PASSIVE checkpoint, which copies what no reader still needs and never waits for or blocks
- * the writer, once `frames` frames wait. A torn read of the index only hastens or delays one
- * checkpoint. synchronous=FULL: the checkpoint syncs the WAL before copying and the file after.
+ * the writer, once `frames` frames wait — or, when writes have paused, whatever waits, so readers
+ * stop searching the WAL. A torn read of the index only hastens or delays one checkpoint. synchronous=FULL: the checkpoint syncs the WAL before copying and the file after.
  */
 const WORKER_SOURCE = `
 const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
-const { sqlite, file, frames, pollMs } = workerData;
+const { sqlite, file, frames, pollMs, idleAfter } = workerData;
 const db = new (require(sqlite))(file);
 db.pragma('synchronous = FULL');
 const header = Buffer.alloc(100);
@@ -114,9 +116,24 @@ function pending() {
   try { if (fs.readSync(fd, header, 0, 100, 0) < 100) return 0; } finally { fs.closeSync(fd); }
   return littleEndian ? header.readUInt32LE(16) - header.readUInt32LE(96) : header.readUInt32BE(16) - header.readUInt32BE(96);
 }
+let quietPolls = 0;
+let lastPending = 0;
 const timer = setInterval(() => {
-  if (pending() < frames) return;
-  db.pragma('wal_checkpoint(PASSIVE)');
+  const now = pending();
+  quietPolls = now === lastPending ? quietPolls + 1 : 0;
+  lastPending = now;
+  // Enough frames, or a few frames and no writes for a while (idleAfter polls): then the WAL is
+  // copied completely, and readers skip it altogether instead of searching it for every page.
+  if (now < frames && !(now > 0 && quietPolls >= idleAfter)) return;
+  // Frames written during a checkpoint are left for the next; a few short rounds usually catch
+  // up completely between two commits, which is what lets the next writer restart the WAL from
+  // its beginning (otherwise it keeps growing while writes never pause).
+  for (let round = 0; round < 4; round++) {
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (result.busy || result.checkpointed >= result.log) break;
+  }
+  lastPending = pending();
+  quietPolls = 0;
   parentPort.postMessage('checkpointed');
 }, pollMs);
 parentPort.on('message', (message) => {

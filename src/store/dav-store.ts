@@ -126,12 +126,7 @@ export class DavStore {
 
   /** `content`: a small file's body, when its blob id says it is kept in the row. */
   async insert(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>, content: Buffer | null = null): Promise<DavNode> {
-    const now = this.now();
-    const full: DavNode = { ...node, id: randomUUID(), version: 1, created: now, updated: now };
-    // Every column present (null, never undefined), so the statement compiled from the first row
-    // fits every later one and its parameters follow the same key order.
-    const values: Record<string, unknown> = { ...row(full), content };
-    for (const key in values) values[key] ??= null;
+    const { full, values } = this.newRow(node, content);
     const text = compiledOnce(this.db, 'dav node insert', () => this.db.insertInto('dav_nodes').values(values as ReturnType<typeof row>).compile());
     try {
       await this.db.executeQuery(CompiledQuery.raw(text, Object.values(values)));
@@ -148,10 +143,7 @@ export class DavStore {
    * abort the whole transaction).
    */
   async insertIfNameFree(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>, content: Buffer | null = null): Promise<DavNode | undefined> {
-    const now = this.now();
-    const full: DavNode = { ...node, id: randomUUID(), version: 1, created: now, updated: now };
-    const values: Record<string, unknown> = { ...row(full), content };
-    for (const key in values) values[key] ??= null;
+    const { full, values } = this.newRow(node, content);
     const text = compiledOnce(this.db, 'dav node insert if name free', () =>
       this.db
         .insertInto('dav_nodes')
@@ -170,6 +162,19 @@ export class DavStore {
     );
     const r = (await this.db.executeQuery<{ kind: DavKind | null; n: number | string }>(CompiledQuery.raw(text, [parentId, parentId]))).rows[0]!;
     return { kind: r.kind ?? undefined, children: Number(r.n) };
+  }
+
+  /**
+   * A new node and its column values. Every column present (null, never undefined), so the
+   * statement compiled from the first row fits every later one and its parameters follow the same
+   * key order.
+   */
+  private newRow(node: Omit<DavNode, 'id' | 'version' | 'created' | 'updated'>, content: Buffer | null) {
+    const now = this.now();
+    const full: DavNode = { ...node, id: randomUUID(), version: 1, created: now, updated: now };
+    const values: Record<string, unknown> = { ...row(full), content };
+    for (const key in values) values[key] ??= null;
+    return { full, values };
   }
 
   /** Replaces a file's body (and type); fails with a version mismatch when the node changed meanwhile. */
