@@ -53,9 +53,12 @@ export class PrincipalResolver {
   private readonly issuers: Set<string>;
   /** Opened tokens by their text, until they expire: opening costs more than the request it guards. */
   private readonly opened = new Map<string, { principal: Principal; exp: number }>();
+  /** The master token's bytes, made once: it is compared on every request that carries a token. */
+  private readonly masterBytes: Buffer | undefined;
 
   constructor(private readonly options: PrincipalResolverOptions) {
     this.issuers = new Set(options.unitUserIssuers);
+    this.masterBytes = options.masterToken === undefined ? undefined : Buffer.from(options.masterToken);
   }
 
   /** The synchronous cases (no header, master token, wrong scheme); undefined when a token must be opened. */
@@ -63,8 +66,7 @@ export class PrincipalResolver {
     if (authorization === undefined || authorization === '') return { kind: 'anonymous' };
     const token = bearerToken(authorization);
     if (token === undefined) return { kind: 'bad-scheme' };
-    const master = this.options.masterToken;
-    if (master !== undefined && constantTimeEquals(token, master)) {
+    if (this.masterBytes !== undefined && bytesEqual(Buffer.from(token), this.masterBytes)) {
       return unitUserHeader ? { kind: 'unit-master', unitUser: unitUserHeader } : { kind: 'unit-master' };
     }
     const cached = this.opened.get(token);
@@ -153,7 +155,9 @@ function bearerToken(authorization: string): string | undefined {
 }
 
 function constantTimeEquals(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
+  return bytesEqual(Buffer.from(a), Buffer.from(b));
+}
+
+function bytesEqual(left: Buffer, right: Buffer): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
