@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 
 /** Frames in the WAL that start a checkpoint: SQLite's own autocheckpoint default. */
@@ -143,14 +142,3 @@ parentPort.on('message', (message) => {
   parentPort.postMessage('stopped');
 });
 `;
-
-const registry = new WeakMap<object, Checkpointer>();
-
-/** Called by openDatabase for a SQLite database; GroupCommit tells it about commits. */
-export function registerCheckpointer(db: Kysely<any>, checkpointer: Checkpointer): void {
-  registry.set(db, checkpointer);
-}
-
-export function checkpointerOf(db: Kysely<any>): Checkpointer | undefined {
-  return registry.get(db);
-}

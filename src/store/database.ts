@@ -6,9 +6,10 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from
 import type { Dialect } from '../query/compile.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations/index.js';
-import { WalSync, registerWalSync } from './wal-sync.js';
-import { Checkpointer, registerCheckpointer } from './checkpointer.js';
-import { NOT_NOW, registerDirectReader } from './direct-read.js';
+import { WalSync } from './wal-sync.js';
+import { Checkpointer } from './checkpointer.js';
+import { NOT_NOW } from './direct-read.js';
+import { registerSqliteParts } from './sqlite-parts.js';
 
 export interface OpenDatabaseOptions {
   dataDir: string;
@@ -71,11 +72,13 @@ function openSqlite(dataDir: string, mmapMiB: number): { db: Kysely<Database>; d
   file.pragma(`mmap_size = ${Math.floor(mmapMiB) * 1024 * 1024}`);
   const statements = withStatementCache(file);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
-  // Autocommit mode: no transaction (a group commit's) is open on the connection, so a read sees only committed rows.
-  registerDirectReader(db, (text, params) => (file.inTransaction ? NOT_NOW : statements.prepare(text).get(params)));
-  registerWalSync(db, new WalSync(`${file.name}-wal`));
   const checkpointer = new Checkpointer(file);
-  registerCheckpointer(db, checkpointer);
+  registerSqliteParts(db, {
+    walSync: new WalSync(`${file.name}-wal`),
+    checkpointer,
+    // Autocommit mode: no transaction (a group commit's) is open on the connection, so a read sees only committed rows.
+    readDirect: (text, params) => (file.inTransaction ? NOT_NOW : statements.prepare(text).get(params)),
+  });
   return { db, dialect: 'sqlite', checkpointer };
 }
 

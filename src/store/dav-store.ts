@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { compiledOnce } from './compiled-once.js';
-import { firstRow } from './direct-read.js';
+import { rowByKey } from './direct-read.js';
 import type { Database, DavNodesTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -64,8 +64,7 @@ export class DavStore {
   }
 
   async get(id: string): Promise<DavNode | undefined> {
-    const text = compiledOnce(this.db, 'dav node by id', () => this.db.selectFrom('dav_nodes').select(NODE_COLUMNS).where('id', '=', '').compile());
-    const r = await firstRow<NodeRow>(this.db, text, [id]);
+    const r = await rowByKey<NodeRow>(this.db, 'dav node by id', 'dav_nodes', NODE_COLUMNS, { id });
     return r && toNode(r);
   }
 
@@ -273,17 +272,7 @@ export class DavStore {
 
   /** The lookup every path segment costs. */
   private async find(cellId: string, boxId: string, parentId: string, name: string): Promise<DavNode | undefined> {
-    const text = compiledOnce(this.db, 'dav child by name', () =>
-      this.db
-        .selectFrom('dav_nodes')
-        .select(NODE_COLUMNS)
-        .where('cell_id', '=', '')
-        .where('box_id', '=', '')
-        .where('parent_id', '=', '')
-        .where('name', '=', '')
-        .compile(),
-    );
-    const r = await firstRow<NodeRow>(this.db, text, [cellId, boxId, parentId, name]);
+    const r = await rowByKey<NodeRow>(this.db, 'dav child by name', 'dav_nodes', NODE_COLUMNS, { cell_id: cellId, box_id: boxId, parent_id: parentId, name });
     return r && toNode(r);
   }
 }

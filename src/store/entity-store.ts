@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from '../query/compile.js';
-import { compiledOnce } from './compiled-once.js';
-import { firstRow } from './direct-read.js';
+import { rowByKey } from './direct-read.js';
 import type { Database, EntitiesTable } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -233,19 +232,14 @@ export class EntityStore {
   }
 
   async get(scope: Scope, entitySet: string, key: string): Promise<StoredEntity | undefined> {
-    // The hottest query kura runs (see compiledOnce).
-    const text = compiledOnce(this.db, 'entity by key', () =>
-      this.db
-        .selectFrom('entities')
-        .select(SCOPED_COLUMNS)
-        .where('cell_id', '=', '')
-        .where('box_id', '=', '')
-        .where('node_id', '=', '')
-        .where('entity_set', '=', '')
-        .where('entity_key', '=', '')
-        .compile(),
-    );
-    const row = await firstRow<ScopedRow>(this.db, text, [scope.cellId, scope.boxId, scope.nodeId, entitySet, key]);
+    // The hottest query kura runs.
+    const row = await rowByKey<ScopedRow>(this.db, 'entity by key', 'entities', SCOPED_COLUMNS, {
+      cell_id: scope.cellId,
+      box_id: scope.boxId,
+      node_id: scope.nodeId,
+      entity_set: entitySet,
+      entity_key: key,
+    });
     return row && this.toScopedEntity(row, scope, entitySet);
   }
 

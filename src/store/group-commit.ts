@@ -1,7 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
-import { walSyncOf } from './wal-sync.js';
-import { checkpointerOf } from './checkpointer.js';
+import { sqlitePartsOf } from './sqlite-parts.js';
 
 interface Pending {
   work: (trx: Transaction<Database>) => Promise<unknown>;
@@ -61,7 +60,8 @@ export class GroupCommit {
           }
         }
       });
-    const wal = walSyncOf(this.db);
+    const sqlite = sqlitePartsOf(this.db);
+    const wal = sqlite?.walSync;
     let failure: { error: unknown } | undefined;
     try {
       if (wal) {
@@ -81,7 +81,7 @@ export class GroupCommit {
       // The COMMIT itself failed (disk full, I/O error): nothing in the batch is durable.
       failure = { error };
     }
-    if (!failure) checkpointerOf(this.db)?.committed();
+    if (!failure) sqlite?.checkpointer.committed();
     // The next batch runs while this one's frames reach the disk.
     if (this.queue.length > 0) setImmediate(() => void this.flush());
     else this.flushing = false;

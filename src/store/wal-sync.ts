@@ -1,5 +1,4 @@
 import fsp from 'node:fs/promises';
-import type { Kysely } from 'kysely';
 
 /**
  * Makes SQLite's write-ahead log durable from libuv's thread pool instead of the event loop.
@@ -52,15 +51,4 @@ export class WalSync {
       await file.close();
     }
   }
-}
-
-const registry = new WeakMap<object, WalSync>();
-
-/** Called by openDatabase for a SQLite database; GroupCommit looks it up. */
-export function registerWalSync(db: Kysely<any>, walSync: WalSync): void {
-  registry.set(db, walSync);
-}
-
-export function walSyncOf(db: Kysely<any>): WalSync | undefined {
-  return registry.get(db);
 }

@@ -2,8 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { MASTER_TOKEN, backends, startTestApp } from '../support/backends.js';
-import { walSyncOf } from '../../src/store/wal-sync.js';
-import { checkpointerOf } from '../../src/store/checkpointer.js';
+import { sqlitePartsOf } from '../../src/store/sqlite-parts.js';
 import { createCell } from '../support/auth.js';
 
 /**
@@ -42,7 +41,7 @@ describe('SQLite is opened durable by default (ARCHITECTURE.md, Durability)', ()
     const t = await startTestApp(backends[0]!);
     try {
       const db = t.app.database.db;
-      const wal = walSyncOf(db)!;
+      const wal = sqlitePartsOf(db)?.walSync!;
       assert.ok(wal, 'the SQLite database has a WAL sync');
       const before = wal.completed;
       const res = await t.app.http.inject({
@@ -63,7 +62,7 @@ describe('SQLite is opened durable by default (ARCHITECTURE.md, Durability)', ()
     const t = await startTestApp(backends[0]!);
     try {
       const db = t.app.database.db;
-      const checkpointer = checkpointerOf(db)!;
+      const checkpointer = sqlitePartsOf(db)?.checkpointer!;
       assert.ok(checkpointer, 'the SQLite database has a checkpointer');
       const auto = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
       assert.equal(auto.rows[0]?.wal_autocheckpoint, 10000, 'the main connection checkpoints only as a fallback');

@@ -268,8 +268,10 @@ function isRoleUrlOf(root: string, href: string): boolean {
   return href.startsWith(`${root}__role/`) && /^[^/]+\/[^/]+$/.test(href.slice(`${root}__role/`.length));
 }
 
-/** What the policy needs to know of the addressed cell for this caller. */
-/** Synchronous unless the caller's roles must be looked up (a cell user's token for this cell). */
+/**
+ * What the policy needs to know of the addressed cell for this caller; synchronous unless the
+ * caller's roles must be looked up (a cell user's token for this cell).
+ */
 export function cellContext(req: FastifyRequest, config: KuraConfig, roles: RoleResolver): CellContext | Promise<CellContext> {
   const cell = req.cell;
   const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
