@@ -193,6 +193,15 @@ export class DavStore {
     return { ...node, ...content, version: node.version + 1, updated };
   }
 
+  /**
+   * Takes the row's write lock until the transaction ends (on PostgreSQL: waits for whoever holds it),
+   * so that what is read of it next stays true until this transaction writes. SQLite transactions
+   * already run one at a time.
+   */
+  async holdRow(id: string): Promise<void> {
+    await this.db.updateTable('dav_nodes').set((eb) => ({ version: eb.ref('version') })).where('id', '=', id).execute();
+  }
+
   async setProps(node: DavNode, props: Record<string, unknown>): Promise<DavNode> {
     const updated = Math.max(this.now(), node.updated);
     await this.db

@@ -353,8 +353,10 @@ export class DavService {
           const next = await dav.replaceContent(current, content, blob.inline ?? null);
           if (next) return { status: 204, node: next, old: current.blob };
           // Another PUT replaced it first (PostgreSQL runs them concurrently). Without If-Match the
-          // client asked for no particular version: replace what is there now rather than answer 412.
-          if (req.header('if-match') !== undefined || attempt === 5) throw new PersoniumError('PR412-DV-0001');
+          // client asked for no particular version: replace what is there now rather than answer
+          // 412 — holding the row first, so that no third PUT can slip in between again.
+          if (req.header('if-match') !== undefined || attempt === 3) throw new PersoniumError('PR412-DV-0001');
+          await dav.holdRow(current.id);
           current = await dav.child(parent, name);
         }
         if ((await dav.countChildren(parent)) >= MAX_CHILDREN) throw new PersoniumError('PR400-DV-0007');
