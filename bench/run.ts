@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: kura against a bare node:http + better-sqlite3 server (bench/bare-server.ts)
  * doing the equivalent work, side by side, with the ratio. Reports; never fails on a missed target.
- * BENCH_DURATION (seconds per scenario, default 10) shortens a run.
+ * BENCH_DURATION (seconds per scenario, default 10) shortens a run; BENCH_ROUNDS (default 2) sets how
+ * often each scenario is measured on each server.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ import { CONNECTIONS, FILE_4K, HX_ACTION_ITEMS, HX_DATASTORE, HX_ROWS, hexabaseS
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Math.min(2, Math.max(1, Math.round(DURATION / 5)));
+/** Measurements per scenario and server, alternating between the two (see runBoth). */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 
 interface Server {
   name: 'kura' | 'bare';
@@ -106,8 +109,8 @@ async function preload(server: Server): Promise<void> {
  * waited while the others cycled), which showed as a p99 of 1 s on large responses that a fresh
  * client never sees.
  */
-async function measure(server: Server, scenario: Scenario, seconds: number): Promise<Figures> {
-  const spec = JSON.stringify({ url: server.url, server: server.name, scenario: scenario.name, seconds, headers: scenario.headers });
+async function measure(server: Server, scenario: Scenario, seconds: number, headers = scenario.headers): Promise<Figures> {
+  const spec = JSON.stringify({ url: server.url, server: server.name, scenario: scenario.name, seconds, headers });
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/measure.ts', spec], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
@@ -208,32 +211,58 @@ const MKCOL_ODATA_BODY =
   '<?xml version="1.0" encoding="utf-8"?><D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>' +
   '<D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>';
 
-async function runAll(name: Server['name']) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `kura-bench-${name}-`));
-  const server = await start(name, dataDir);
+/**
+ * Both servers run side by side and each scenario is measured on one, then the other, ROUNDS
+ * times in alternating order (kura, bare; bare, kura; …): this VM's speed drifts by tens of percent
+ * within minutes, and measuring all of kura's scenarios before all of the bare server's put up to
+ * half an hour between the two figures of one ratio. Alternating back to back cancels that drift.
+ */
+async function runBoth() {
+  const dirs = { kura: fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-kura-')), bare: fs.mkdtempSync(path.join(os.tmpdir(), 'kura-bench-bare-')) };
+  const servers: Server[] = [];
   try {
-    await preload(server);
-    if (name === 'kura') await preloadDav(server);
+    for (const name of ['kura', 'bare'] as const) servers.push(await start(name, dirs[name]));
+    const [kura, bare] = servers as [Server, Server];
+    for (const server of servers) await preload(server);
+    await preloadDav(kura);
 
-    const figures = new Map<string, Figures>();
+    const figures = { kura: new Map<string, Figures>(), bare: new Map<string, Figures>() };
+    const tokens = { kura: TOKEN, bare: TOKEN };
     // Issue 2's memory target is about the control-object scenarios: read RSS once they are done.
     let cellRss: ReturnType<typeof rssMiB> | undefined;
     for (const scenario of scenarios) {
-      if (!cellRss && !scenario.name.startsWith('Cell')) cellRss = rssMiB(server.child.pid!);
-      if (scenario === scenarios.find((sc) => odataScenarios.includes(sc))) await preloadOData(server);
-      if (scenario === scenarios.find((sc) => hexabaseScenarios.includes(sc))) {
-        const token = await preloadHexabase(server);
-        for (const sc of hexabaseScenarios) sc.headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      if (!cellRss && !scenario.name.startsWith('Cell')) cellRss = rssMiB(kura.child.pid!);
+      if (scenario === scenarios.find((sc) => odataScenarios.includes(sc))) for (const server of servers) await preloadOData(server);
+      if (scenario === scenarios.find((sc) => hexabaseScenarios.includes(sc))) for (const server of servers) tokens[server.name] = await preloadHexabase(server);
+      // Hexabase requests carry the token each server's own sign-up answered.
+      const headersFor = (server: Server) =>
+        hexabaseScenarios.includes(scenario) ? { authorization: `Bearer ${tokens[server.name]}`, 'content-type': 'application/json' } : scenario.headers;
+      for (const server of servers) await measure(server, scenario, WARMUP, headersFor(server));
+      const runs = { kura: [] as Figures[], bare: [] as Figures[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const server of round % 2 === 0 ? [kura, bare] : [bare, kura]) runs[server.name].push(await measure(server, scenario, DURATION, headersFor(server)));
       }
-      await measure(server, scenario, WARMUP);
-      figures.set(scenario.name, await measure(server, scenario, DURATION));
+      figures.kura.set(scenario.name, combine(runs.kura));
+      figures.bare.set(scenario.name, combine(runs.bare));
     }
-    const rss = rssMiB(server.child.pid!);
-    return { figures, rss, cellRss: cellRss ?? rss };
+    const rss = { kura: rssMiB(kura.child.pid!), bare: rssMiB(bare.child.pid!) };
+    return { figures, rss, cellRss: cellRss ?? rss.kura };
   } finally {
-    await stop(server);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const server of servers) await stop(server);
+    for (const dir of Object.values(dirs)) fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One figure from several rounds: mean throughput and p50, the worst p99, all failures. */
+function combine(runs: Figures[]): Figures {
+  const mean = (f: (x: Figures) => number) => runs.reduce((sum, r) => sum + f(r), 0) / runs.length;
+  return {
+    rps: mean((r) => r.rps),
+    p50: Math.round(mean((r) => r.p50)),
+    p99: Math.max(...runs.map((r) => r.p99)),
+    non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+  };
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -241,9 +270,12 @@ const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 async function main(): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  console.log(`kura bench: ${CONNECTIONS} connections, ${DURATION}s per scenario (+${WARMUP}s warm-up), ${os.cpus().length} cores, Node ${process.version}`);
-  const kura = await runAll('kura');
-  const bare = await runAll('bare');
+  console.log(
+    `kura bench: ${CONNECTIONS} connections, ${ROUNDS} × ${DURATION}s per scenario and server, alternating (+${WARMUP}s warm-up), ${os.cpus().length} cores, Node ${process.version}`,
+  );
+  const both = await runBoth();
+  const kura = { figures: both.figures.kura, rss: both.rss.kura, cellRss: both.cellRss };
+  const bare = { figures: both.figures.bare, rss: both.rss.bare };
 
   console.log(
     `\n${'scenario'.padEnd(24)}${pad('kura req/s', 12)}${pad('bare req/s', 12)}${pad('ratio', 8)}${pad('kura p50/p99 ms', 18)}${pad('bare p50/p99 ms', 18)}${pad('non-2xx k/b', 13)}`,
