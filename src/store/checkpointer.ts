@@ -99,7 +99,8 @@ const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
  * header, nBackfill the u32 at byte 96, in the host's byte order) — a pread, not a checkpoint — and
  * runs a PASSIVE checkpoint, which copies what no reader still needs and never waits for or blocks
  * the writer, once `frames` frames wait — or, when writes have paused, whatever waits, so readers
- * stop searching the WAL. A torn read of the index only hastens or delays one checkpoint. synchronous=FULL: the checkpoint syncs the WAL before copying and the file after.
+ * stop searching the WAL. A torn read of the index only hastens or delays one checkpoint. With
+ * synchronous=FULL the checkpoint syncs the WAL before copying and the database file after.
  */
 const WORKER_SOURCE = `
 const fs = require('node:fs');

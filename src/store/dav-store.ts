@@ -12,7 +12,6 @@ const NODE_COLUMNS = [
 ] as const;
 type NodeRow = Omit<Selectable<DavNodesTable>, 'content'>;
 
-
 export type DavKind = 'root' | 'col' | 'file' | 'odata' | 'service' | 'stream';
 
 /** A resource of a box's WebDAV tree. */

@@ -276,10 +276,8 @@ export function cellContext(req: FastifyRequest, config: KuraConfig, roles: Role
   const cell = req.cell;
   const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
   const p = req.principal;
-  if (p.kind === 'cell-user' && p.claims.aud === url) {
-    return roles.rolesOf(cell, p.claims, p.via).then((held: HeldRole[]) => ({ url, owner: cellOwner(cell), roles: held, acl: cellAcl(cell) }));
-  }
-  return { url, owner: cellOwner(cell), roles: [], acl: cellAcl(cell) };
+  const context = (held: HeldRole[]): CellContext => ({ url, owner: cellOwner(cell), roles: held, acl: cellAcl(cell) });
+  return p.kind === 'cell-user' && p.claims.aud === url ? roles.rolesOf(cell, p.claims, p.via).then(context) : context([]);
 }
 
 export function cellOwner(cell: StoredEntity): string | undefined {
