@@ -7,6 +7,7 @@
  *                       token → principal; route privilege → authorize (before the body is read)
  *          → body parser: raw Buffer (each handler decides how to read it; size-limited)
  *          → handler → service → response
+ *          → onSend: responses of one event-loop turn written together at its end (response-batching.ts)
  *          → error branch: one renderer per dialect (setErrorHandler), never a stack to the client
  *          → onResponse: metrics by route pattern
  */
@@ -22,6 +23,7 @@ import { applyOverrides } from './method-override.js';
 import type { HttpMetrics } from './metrics.js';
 import { generateRequestKey, isValidRequestKey } from './request-key.js';
 import { lazyChildLoggerFactory } from './lazy-logger.js';
+import { batchResponses } from './response-batching.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -122,6 +124,7 @@ export async function createHttp({ config, metrics, principals }: LifecycleOptio
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'] });
+  batchResponses(app);
 
   app.decorateRequest('principal', null as never);
 
