@@ -10,8 +10,8 @@ import { authorize } from '../auth/policy.js';
 import type { RoleResolver } from '../auth/roles.js';
 import { cellUrl } from '../cell-url.js';
 import { cellContext } from '../cell/routes.js';
-import { DavService, type BoxRef, type DavResponse } from '../dav/dav-service.js';
-import { headerValue, queryRecord } from '../http/odata-adapter.js';
+import { DavService, type BoxRef } from '../dav/dav-service.js';
+import { answer, headerValue, queryRecord } from '../http/odata-adapter.js';
 import type { ReadCache } from '../read-cache.js';
 import { odataCollectionHandler } from '../odata-col/collection.js';
 
@@ -61,7 +61,7 @@ export async function boxRoutes(app: FastifyInstance, { config, store, blobs, ro
       query: queryRecord(req),
       body,
     });
-    return send(reply, res);
+    return answer(reply, res);
   };
 
   for (const url of ['/:cell/:box', '/:cell/:box/', '/:cell/:box/*']) {
@@ -97,11 +97,6 @@ export async function boxRoutes(app: FastifyInstance, { config, store, blobs, ro
     reply.header('location', url).header('access-control-expose-headers', 'Location').header('content-type', 'application/json');
     return JSON.stringify({ Url: url });
   });
-}
-
-function send(reply: FastifyReply, res: DavResponse): FastifyReply {
-  reply.code(res.status).headers(res.headers);
-  return res.body === undefined ? reply.send() : reply.send(res.body);
 }
 
 function isStream(body: unknown): body is Readable {

@@ -9,7 +9,7 @@ import { cellUrl, resolveLocalUnitUrl } from '../cell-url.js';
 import type { OutboundClient } from '../auth/outbound.js';
 import { relayedPage } from './relay.js';
 import type { ReadCache } from '../read-cache.js';
-import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
+import { bodyOf, headerValue, pathAfter, queryRecord, answer } from '../http/odata-adapter.js';
 import { findCell } from '../unit/cells.js';
 import { authRoutes } from './auth-routes.js';
 import { boxRoutes } from '../box/routes.js';
@@ -146,7 +146,7 @@ export async function cellRoutes(app: FastifyInstance, { config, store, auth, bl
       });
       // Role grants may have changed: drop what was resolved for this cell.
       if (req.method !== 'GET') auth.roles.invalidate(cell.id);
-      return sendOData(reply, res);
+      return answer(reply, res);
   };
   // apiref 201–266; the privilege depends on the set addressed (apiref 006).
   app.route<{ Params: { cell: string } }>({

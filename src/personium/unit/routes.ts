@@ -9,7 +9,7 @@ import { jsonStringEquals, type Dialect } from '../../query/compile.js';
 import type { Principal } from '../auth/principal.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { UNIT_SCOPE, type EntityStore } from '../../store/entity-store.js';
-import { bodyOf, headerValue, pathAfter, queryRecord, sendOData } from '../http/odata-adapter.js';
+import { bodyOf, headerValue, pathAfter, queryRecord, answer } from '../http/odata-adapter.js';
 import { unitSets } from './cell-set.js';
 import { cellHooks, deleteCellRecursively } from './cells.js';
 
@@ -77,7 +77,7 @@ export async function unitRoutes(app: FastifyInstance, { config, store, blobs }:
         ifMatch: headerValue(req, 'if-match'),
         header: (name) => headerValue(req, name),
       });
-      return sendOData(reply, res);
+      return answer(reply, res);
     },
   });
 
