@@ -89,14 +89,23 @@ export class ReadCache {
     return hit !== undefined ? hit : this.load(domain, key, compute, keep);
   }
 
-  private async load<T>(domain: CacheDomain, key: string, compute: () => Promise<T>, keep?: (value: T) => boolean): Promise<T> {
+  /** The domain's generation now: take it before reading what will be passed to keep(). */
+  mark(domain: CacheDomain): number {
+    return this.domains[domain].value;
+  }
+
+  /** Keeps `value` under `key` if nothing in its domain was written since `mark` was taken. */
+  keep(domain: CacheDomain, key: string, value: unknown, mark: number): void {
     const d = this.domains[domain];
-    const mark = d.value;
+    if (mark !== d.value) return;
+    if (d.entries.size >= MAX_ENTRIES) d.entries.delete(d.entries.keys().next().value!);
+    d.entries.set(key, { value, generation: mark, until: Date.now() + TTL_MS });
+  }
+
+  private async load<T>(domain: CacheDomain, key: string, compute: () => Promise<T>, keep?: (value: T) => boolean): Promise<T> {
+    const mark = this.mark(domain);
     const value = await compute();
-    if (value !== undefined && mark === d.value && (!keep || keep(value))) {
-      if (d.entries.size >= MAX_ENTRIES) d.entries.delete(d.entries.keys().next().value!);
-      d.entries.set(key, { value, generation: mark, until: Date.now() + TTL_MS });
-    }
+    if (value !== undefined && (!keep || keep(value))) this.keep(domain, key, value, mark);
     return value;
   }
 }

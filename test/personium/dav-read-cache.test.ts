@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backends, startTestApp, type TestApp } from '../support/backends.js';
-import { call } from '../support/http.js';
+import { call, json, mkcolOData } from '../support/http.js';
 import { createCell, ctlPost } from '../support/auth.js';
 
 /**
@@ -77,6 +77,28 @@ for (const backend of backends) {
       assert.equal(res.statusCode, 409, res.body);
       assert.equal((await dav('GET', '/c/box/gone/y.txt')).statusCode, 404);
       assert.equal((await dav('GET', '/c/box/gone')).statusCode, 404);
+    });
+
+    it('data below an OData collection follows changes to the collection at once: its ACL, its name', async () => {
+      await mkcolOData(t, '/c/box/data');
+      assert.equal((await dav('POST', '/c/box/data/$metadata/EntityType', JSON.stringify({ Name: 'Item' }))).statusCode, 201);
+      assert.equal((await dav('POST', '/c/box/data/Item', JSON.stringify({ __id: 'k1', note: 'hello' }))).statusCode, 201);
+      const entity = '/c/box/data/Item(\'k1\')';
+      // Twice: the second request finds the collection's path kept by the first.
+      for (let i = 0; i < 2; i++) assert.equal(json(await dav('GET', entity)).d.results.note, 'hello');
+      assert.equal((await call(t, { url: entity, as: 'anonymous' })).statusCode, 401);
+      const acl =
+        '<?xml version="1.0" encoding="utf-8"?><D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">' +
+        '<D:ace><D:principal><D:all/></D:principal><D:grant><D:privilege><D:read/></D:privilege></D:grant></D:ace></D:acl>';
+      assert.equal((await dav('ACL', '/c/box/data', acl, { 'content-type': 'application/xml' })).statusCode, 200);
+      assert.equal((await call(t, { url: entity, as: 'anonymous' })).statusCode, 200);
+
+      const moved = await dav('MOVE', '/c/box/data', undefined, { destination: 'http://unit.test/c/box/moved' });
+      assert.equal(moved.statusCode, 201, moved.body);
+      assert.equal((await dav('GET', entity)).statusCode, 404);
+      const there = await dav('GET', '/c/box/moved/Item(\'k1\')');
+      assert.equal(there.statusCode, 200, there.body);
+      assert.equal(json(there).d.results.__metadata.uri, "http://unit.test/c/box/moved/Item('k1')");
     });
   });
 }

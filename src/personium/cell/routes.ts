@@ -274,11 +274,23 @@ function isRoleUrlOf(root: string, href: string): boolean {
  */
 export function cellContext(req: FastifyRequest, config: KuraConfig, roles: RoleResolver): CellContext | Promise<CellContext> {
   const cell = req.cell;
-  const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
+  let roleless = ROLELESS_CONTEXTS.get(cell);
+  if (!roleless) {
+    const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
+    roleless = { url, owner: cellOwner(cell), roles: [], acl: cellAcl(cell) };
+    ROLELESS_CONTEXTS.set(cell, roleless);
+  }
   const p = req.principal;
-  const context = (held: HeldRole[]): CellContext => ({ url, owner: cellOwner(cell), roles: held, acl: cellAcl(cell) });
-  return p.kind === 'cell-user' && p.claims.aud === url ? roles.rolesOf(cell, p.claims, p.via).then(context) : context([]);
+  if (p.kind !== 'cell-user' || p.claims.aud !== roleless.url) return roleless;
+  const base = roleless;
+  return roles.rolesOf(cell, p.claims, p.via).then((held: HeldRole[]): CellContext => ({ ...base, roles: held }));
 }
+
+/**
+ * The context of callers holding no role in the cell, made once per loaded cell: a cached cell is
+ * the same object from request to request, and a changed cell is loaded as a new one.
+ */
+const ROLELESS_CONTEXTS = new WeakMap<StoredEntity, CellContext>();
 
 export function cellOwner(cell: StoredEntity): string | undefined {
   return typeof cell.props.__owner === 'string' ? cell.props.__owner : undefined;

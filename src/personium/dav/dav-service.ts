@@ -161,15 +161,39 @@ export class DavService {
       if (!ADDS.has(req.method)) return this.lookup(req);
       return this.lookup(req, cache, req.method === 'PUT' && req.header('if-match') === undefined);
     }
+    const below = this.belowCachedCollection(req, cache);
+    if (below) return below;
     // Whole paths of WebDAV resources that exist; below an OData collection (a path per entity
-    // key) each step only. A path that found nothing may be created by the next write, which
-    // leaves the tree's other entries in place (see ReadCache).
+    // key) the collection's own path, which every request below it then finds in one step. A path
+    // that found nothing may be created by the next write, which leaves the tree's other entries
+    // in place (see ReadCache).
+    const mark = cache.mark('tree');
     return cache.through(
       'tree',
-      `dav|${req.cell.id}|${req.box.id}|${req.rawPath}`,
-      () => this.lookup(req, cache),
+      pathKey(req, req.rawPath),
+      async () => {
+        const at = await this.lookup(req, cache);
+        if (at.serviceRest !== undefined && at.segments.length === 1) {
+          const { serviceRest: _, ...collection } = at;
+          cache.keep('tree', pathKey(req, req.rawPath.slice(0, req.rawPath.indexOf('/'))), collection, mark);
+        }
+        return at;
+      },
       (at) => at.serviceRest === undefined && at.node !== undefined,
     );
+  }
+
+  /**
+   * A path below an OData collection at the top of the box, resolved from the collection's cached
+   * path (deeper collections are found step by step, in lookup()).
+   */
+  private belowCachedCollection(req: DavRequest, cache: ReadCache): Resolved | undefined {
+    const slash = req.rawPath.indexOf('/');
+    // `odata/` is the collection itself, not a path below it.
+    if (slash <= 0 || slash === req.rawPath.length - 1) return undefined;
+    const at = cache.get<Resolved>('tree', pathKey(req, req.rawPath.slice(0, slash)));
+    if (at?.node?.kind !== 'odata') return undefined;
+    return { segments: at.segments, path: at.path, node: at.node, url: at.url, serviceRest: req.rawPath.slice(slash + 1) };
   }
 
   private async lookup(req: DavRequest, cache?: ReadCache, skipLast = false): Promise<Resolved> {
@@ -704,6 +728,11 @@ function httpDate(ms: number): string {
 }
 
 /** What an OData service answers (apiref 316–378); the rest of WebDAV stays with the collection itself. */
+/** The read cache's key of a path below the box (still percent-encoded, as requested). */
+function pathKey(req: DavRequest, rawPath: string): string {
+  return `dav|${req.cell.id}|${req.box.id}|${rawPath}`;
+}
+
 const ODATA_METHODS = new Set(['GET', 'POST', 'PUT', 'MERGE', 'DELETE', 'PATCH']);
 
 const READS = new Set(['GET', 'HEAD', 'PROPFIND']);

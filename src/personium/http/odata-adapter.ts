@@ -4,9 +4,15 @@ import type { Readable } from 'node:stream';
 /** Query string of a request as a flat record; repeated parameters keep their first value. */
 export function queryRecord(req: FastifyRequest): Record<string, string | undefined> {
   const q = req.query as Record<string, string | string[] | undefined>;
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(q)) out[k] = Array.isArray(v) ? v[0] : v;
-  return out;
+  // Most query strings repeat nothing: then the parsed object is the record (nobody writes to it).
+  for (const k in q) {
+    if (Array.isArray(q[k])) {
+      const out: Record<string, string | undefined> = {};
+      for (const [key, v] of Object.entries(q)) out[key] = Array.isArray(v) ? v[0] : v;
+      return out;
+    }
+  }
+  return q as Record<string, string | undefined>;
 }
 
 /** The path after `prefix`, still percent-encoded and without the query string. */

@@ -45,6 +45,19 @@ export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
     return cache ? cache.through('schema', `schema|${schemaAt.nodeId}`, load) : load();
   };
 
+  /**
+   * The engine over a collection's user data, made once per schema model: a model belongs to one
+   * collection, so only the collection's URL can differ (a MOVE changes it, not the model).
+   */
+  const services = new WeakMap<UserDataModel, { url: string; service: ODataService }>();
+  const serviceOf = (model: UserDataModel, dataAt: Scope, url: string): ODataService => {
+    const made = services.get(model);
+    if (made?.url === url) return made.service;
+    const service = userDataService(model, store, dataAt, url);
+    services.set(model, { url, service });
+    return service;
+  };
+
   return async (call: ServiceCall): Promise<DavResponse> => {
     const { req, collection, rest } = call;
     const method = req.method;
@@ -99,8 +112,7 @@ export function odataCollectionHandler({ store, cache }: ODataCollectionDeps) {
     // User data (apiref 364–378).
     call.authorize(method === 'GET' ? 'read' : 'write');
     const model = await modelOf(schemaAt);
-    const service = userDataService(model, store, dataAt, call.collectionUrl);
-    return serve(service, rest, model.sets);
+    return serve(serviceOf(model, dataAt, call.collectionUrl), rest, model.sets);
   };
 }
 
