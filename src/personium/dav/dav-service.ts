@@ -727,12 +727,12 @@ function httpDate(ms: number): string {
   return lastDate.text;
 }
 
-/** What an OData service answers (apiref 316–378); the rest of WebDAV stays with the collection itself. */
 /** The read cache's key of a path below the box (still percent-encoded, as requested). */
 function pathKey(req: DavRequest, rawPath: string): string {
   return `dav|${req.cell.id}|${req.box.id}|${rawPath}`;
 }
 
+/** What an OData service answers (apiref 316–378); the rest of WebDAV stays with the collection itself. */
 const ODATA_METHODS = new Set(['GET', 'POST', 'PUT', 'MERGE', 'DELETE', 'PATCH']);
 
 const READS = new Set(['GET', 'HEAD', 'PROPFIND']);
