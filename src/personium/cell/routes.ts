@@ -274,23 +274,27 @@ function isRoleUrlOf(root: string, href: string): boolean {
  */
 export function cellContext(req: FastifyRequest, config: KuraConfig, roles: RoleResolver): CellContext | Promise<CellContext> {
   const cell = req.cell;
-  let roleless = ROLELESS_CONTEXTS.get(cell);
-  if (!roleless) {
-    const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
-    roleless = { url, owner: cellOwner(cell), roles: [], acl: cellAcl(cell) };
-    ROLELESS_CONTEXTS.set(cell, roleless);
-  }
+  const roleless = rolelessContext(cell, config);
   const p = req.principal;
   if (p.kind !== 'cell-user' || p.claims.aud !== roleless.url) return roleless;
-  const base = roleless;
-  return roles.rolesOf(cell, p.claims, p.via).then((held: HeldRole[]): CellContext => ({ ...base, roles: held }));
+  return roles.rolesOf(cell, p.claims, p.via).then((held: HeldRole[]): CellContext => ({ ...roleless, roles: held }));
 }
+
+const ROLELESS_CONTEXTS = new WeakMap<StoredEntity, CellContext>();
 
 /**
  * The context of callers holding no role in the cell, made once per loaded cell: a cached cell is
  * the same object from request to request, and a changed cell is loaded as a new one.
  */
-const ROLELESS_CONTEXTS = new WeakMap<StoredEntity, CellContext>();
+function rolelessContext(cell: StoredEntity, config: KuraConfig): CellContext {
+  let context = ROLELESS_CONTEXTS.get(cell);
+  if (!context) {
+    const url = cellUrl(config.unitUrl, config.cellUrlMode, cell.props.Name as string);
+    context = { url, owner: cellOwner(cell), roles: [], acl: cellAcl(cell) };
+    ROLELESS_CONTEXTS.set(cell, context);
+  }
+  return context;
+}
 
 export function cellOwner(cell: StoredEntity): string | undefined {
   return typeof cell.props.__owner === 'string' ? cell.props.__owner : undefined;

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import type { ODataResponse } from '../../odata/service.js';
+import type { DavResponse } from '../dav/requests.js';
 
 /** Query string of a request as a flat record; repeated parameters keep their first value. */
 export function queryRecord(req: FastifyRequest): Record<string, string | undefined> {
@@ -32,19 +33,12 @@ export function bodyOf(req: FastifyRequest): Buffer | undefined {
   return Buffer.isBuffer(req.body) ? req.body : undefined;
 }
 
-/** What a service answers (an OData response, a WebDAV response). */
-export interface ServiceResponse {
-  status: number;
-  headers?: Record<string, string | number>;
-  body?: string | Buffer | Readable;
-}
-
 /**
  * Puts the status and headers of `res` on the reply and gives its body, for the handler to return
  * (Fastify sends it). A handler returning the reply itself would have its promise adopt the reply,
  * which is thenable, and so wait for the response's end through stream listeners on every request.
  */
-export function answer(reply: FastifyReply, res: ServiceResponse): ServiceResponse['body'] {
+export function answer(reply: FastifyReply, res: ODataResponse | DavResponse): DavResponse['body'] {
   reply.code(res.status);
   if (res.headers) reply.headers(res.headers);
   return res.body;
